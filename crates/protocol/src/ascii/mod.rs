@@ -1,0 +1,1 @@
+//! ascii (text) protocol encoding: to be written.

@@ -1,0 +1,1 @@
+//! binary protocol encoding: to be written.
