@@ -241,7 +241,12 @@ pub struct Request {
 impl Request {
     /// A loud request with opaque and vBucket 0.
     pub fn new(command: Command) -> Self {
-        Request { command, quiet: false, opaque: 0, vbucket: 0 }
+        Request {
+            command,
+            quiet: false,
+            opaque: 0,
+            vbucket: 0,
+        }
     }
 }
 
@@ -427,7 +432,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_value_len: 1024 * 1024, max_line_len: 2048, max_keys: 24 * 1024 }
+        Limits {
+            max_value_len: 1024 * 1024,
+            max_line_len: 2048,
+            max_keys: 24 * 1024,
+        }
     }
 }
 

@@ -1,0 +1,220 @@
+//! Storage commands: set, add, replace, append, prepend, cas (memcached
+//! `process_update_command` + `do_store_item`).
+//!
+//! Rules carried over from memcached 1.6.18:
+//! - a non-zero CAS turns set/add/replace into a CAS store (binary
+//!   protocol); append/prepend compare a non-zero CAS but stay append/prepend;
+//! - `add` on a live key answers NOT_STORED and makes that key most recently
+//!   used;
+//! - append/prepend keep the old flags and exptime; a result over the size
+//!   limit is NOT_STORED;
+//! - a SET refused as too large or for lack of memory also removes the old
+//!   value, so a stale value never outlives a failed overwrite;
+//! - an item stored with an exptime already past is linked but invisible.
+
+use bytes::{Bytes, BytesMut};
+use protocol::StoreMode;
+
+use crate::engine::Engine;
+use crate::expiry::Now;
+use crate::item::{Entry, StoreOutcome};
+use crate::memory::{Budget, Step};
+use crate::shard::Shard;
+
+/// A store's inputs after the size check.
+struct Put<'a> {
+    mode: StoreMode,
+    key: &'a [u8],
+    flags: u32,
+    exptime: u64,
+    value: Bytes,
+    cas: u64,
+    size: usize,
+    now: Now,
+    tick: u64,
+}
+
+impl Engine {
+    /// Stores `value` under `key` (protocol.txt, "Storage commands"). `cas`
+    /// is the unique to compare: always for [`StoreMode::Cas`], and for any
+    /// mode when non-zero (binary). Counts `cmd_set` and the CAS counters.
+    pub fn store(
+        &self,
+        mode: StoreMode,
+        key: &[u8],
+        flags: u32,
+        exptime: i64,
+        value: Bytes,
+        cas: u64,
+    ) -> StoreOutcome {
+        if !self.item_fits(key.len(), flags, value.len()) {
+            self.reject_too_large(mode, key);
+            return StoreOutcome::TooLarge;
+        }
+        let now = self.now();
+        let put = Put {
+            mode,
+            key,
+            flags,
+            exptime: self.realtime(exptime, now.rel),
+            size: self.item_size(key.len(), flags, value.len()),
+            value,
+            cas,
+            now,
+            tick: self.tick(),
+        };
+        match mode {
+            StoreMode::Append | StoreMode::Prepend => self.concat(&put),
+            _ => self.put(&put),
+        }
+    }
+
+    /// Records a store refused for size before its data was read: counts
+    /// `store_too_large` and, for SET only, unlinks the old item (memcached
+    /// `process_update_command`).
+    pub fn reject_too_large(&self, mode: StoreMode, key: &[u8]) {
+        let now = self.now();
+        let mut shard = self.lock(self.shard_of(key));
+        shard.stats.store_too_large += 1;
+        if mode == StoreMode::Set && shard.lookup(key, &now, None).is_some() {
+            shard.unlink(key);
+        }
+    }
+
+    /// set, add, replace, cas.
+    fn put(&self, p: &Put<'_>) -> StoreOutcome {
+        self.with_budget(
+            self.shard_of(p.key),
+            |shard, budget| {
+                let step = self.put_locked(shard, budget, p);
+                if matches!(step, Step::Done(_)) {
+                    shard.stats.cmd_set += 1;
+                }
+                step
+            },
+            |shard| {
+                shard.stats.store_no_memory += 1;
+                if p.mode == StoreMode::Set && shard.lookup(p.key, &p.now, None).is_some() {
+                    shard.unlink(p.key);
+                }
+                StoreOutcome::OutOfMemory
+            },
+        )
+    }
+
+    fn put_locked(
+        &self,
+        shard: &mut Shard,
+        budget: &mut Budget<'_>,
+        p: &Put<'_>,
+    ) -> Step<StoreOutcome> {
+        let old = shard.lookup(p.key, &p.now, None).map(|e| (e.cas, e.size));
+        if p.mode == StoreMode::Cas || p.cas != 0 {
+            match old {
+                None => {
+                    shard.stats.cas_misses += 1;
+                    return Step::Done(StoreOutcome::NotFound);
+                }
+                // A CAS of 0 never matches (memcached: CAS_NONE is a bad value
+                // for the cas command); with CAS disabled every item reads 0.
+                Some((current, _)) if p.cas == 0 || p.cas != current => {
+                    shard.stats.cas_badval += 1;
+                    return Step::Done(StoreOutcome::Exists);
+                }
+                Some(_) => {}
+            }
+        } else {
+            match (p.mode, old) {
+                (StoreMode::Add, Some(_)) => {
+                    shard.refresh(p.key, p.now.rel, p.tick);
+                    return Step::Done(StoreOutcome::NotStored);
+                }
+                (StoreMode::Replace, None) => return Step::Done(StoreOutcome::NotStored),
+                _ => {}
+            }
+        }
+        let need = p.size.saturating_sub(old.map_or(0, |(_, size)| size));
+        if !budget.take(need) {
+            return Step::Need(need);
+        }
+        let cas = self.next_cas();
+        shard.link(
+            p.key,
+            self.entry(p, p.value.clone(), p.flags, p.exptime, cas),
+        );
+        if p.mode == StoreMode::Cas || p.cas != 0 {
+            shard.stats.cas_hits += 1;
+        }
+        Step::Done(StoreOutcome::Stored { cas })
+    }
+
+    /// append, prepend.
+    fn concat(&self, p: &Put<'_>) -> StoreOutcome {
+        self.with_budget(
+            self.shard_of(p.key),
+            |shard, budget| {
+                let step = self.concat_locked(shard, budget, p);
+                if matches!(step, Step::Done(_)) {
+                    shard.stats.cmd_set += 1;
+                }
+                step
+            },
+            // memcached answers NOT_STORED when the joined item cannot be allocated.
+            |shard| {
+                shard.stats.cmd_set += 1;
+                StoreOutcome::NotStored
+            },
+        )
+    }
+
+    fn concat_locked(
+        &self,
+        shard: &mut Shard,
+        budget: &mut Budget<'_>,
+        p: &Put<'_>,
+    ) -> Step<StoreOutcome> {
+        let Some(old) = shard.lookup(p.key, &p.now, None) else {
+            return Step::Done(StoreOutcome::NotStored);
+        };
+        if p.cas != 0 && p.cas != old.cas {
+            return Step::Done(StoreOutcome::Exists);
+        }
+        let (old_data, flags, exptime, old_size) =
+            (old.data.clone(), old.flags, old.exptime, old.size);
+        let size = self.item_size(p.key.len(), flags, old_data.len() + p.value.len());
+        if size > self.config().item_size_max {
+            return Step::Done(StoreOutcome::NotStored);
+        }
+        let need = size.saturating_sub(old_size);
+        if !budget.take(need) {
+            return Step::Need(need);
+        }
+        let (first, second) = if p.mode == StoreMode::Prepend {
+            (&p.value, &old_data)
+        } else {
+            (&old_data, &p.value)
+        };
+        let mut data = BytesMut::with_capacity(first.len() + second.len());
+        data.extend_from_slice(first);
+        data.extend_from_slice(second);
+        let cas = self.next_cas();
+        let mut entry = self.entry(p, data.freeze(), flags, exptime, cas);
+        entry.size = size;
+        shard.link(p.key, entry);
+        Step::Done(StoreOutcome::Stored { cas })
+    }
+
+    /// A fresh, unfetched entry stamped with the operation's time.
+    fn entry(&self, p: &Put<'_>, data: Bytes, flags: u32, exptime: u64, cas: u64) -> Entry {
+        Entry {
+            data,
+            flags,
+            exptime,
+            time: p.now.rel,
+            cas,
+            size: p.size,
+            access: p.tick,
+            fetched: false,
+        }
+    }
+}
