@@ -143,7 +143,7 @@ pub struct Arith {
     /// Amount to add or subtract.
     pub delta: u64,
     /// Binary only: value to create when the key is missing, unless
-    /// `exptime` is 0xffffffff. The ascii decoder sets `initial: 0, exptime: -1`
+    /// `exptime` is 0xffffffff. The ascii decoder sets `initial: 0, exptime: NO_CREATE`
     /// meaning "never create" (see [`Arith::creates`]).
     pub initial: u64,
     /// Binary exptime for the created item; `0xffffffff` (as u32) means do not
@@ -186,12 +186,12 @@ pub enum Command {
         /// New raw exptime.
         exptime: i64,
     },
-    /// flush_all [delay].
+    /// `flush_all [delay]`.
     FlushAll {
         /// Raw delay/exptime; 0 means now.
         delay: i64,
     },
-    /// stats [group]. `group` is the rest of the line (ascii) or the key (binary).
+    /// `stats [group]`. `group` is the rest of the line (ascii) or the key (binary).
     Stats {
         /// Empty for plain `stats`.
         group: Bytes,

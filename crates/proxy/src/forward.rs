@@ -1,0 +1,375 @@
+//! What the proxy does with each client request: keyed commands go to the
+//! key's server, multi-gets are split per server and merged in the request's
+//! key order, flush_all and stats are broadcast, and version, verbosity,
+//! noop and quit are answered locally. Replies are normalised to the
+//! client's command (a2b: binary ADD's "exists" is ascii's NOT_STORED) and
+//! encoded in the client's protocol.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::future::join_all;
+use protocol::{
+    ascii, binary, Command, Get, GetKind, Key, Request, Response, Status, StoreMode, Value,
+};
+
+use crate::downstream::{DownRequest, DownResult};
+use crate::error::{failure_reply, ClientProtocol, DownError};
+use crate::merge::StatsMerger;
+use crate::pool;
+use crate::topology::{DownstreamProtocol, Topology};
+
+/// The bytes to write back for one client request, in order.
+#[derive(Debug, Default)]
+pub struct Reply {
+    /// Encoded reply (may be empty: noreply, quiet).
+    pub bytes: BytesMut,
+    /// Close the client connection after writing.
+    pub close: bool,
+}
+
+/// The version moxi reports for itself.
+pub const VERSION: &str = concat!("1.6.18-moxi-", env!("CARGO_PKG_VERSION"));
+
+/// Sends one request to one server, with `downstream_timeout` and moxi's
+/// single retry when a connection turns out to be closed.
+pub async fn send(topo: &Topology, server: usize, affinity: usize, req: DownRequest) -> DownResult {
+    let retry = match &req {
+        DownRequest::One(r) => Some(DownRequest::One(r.clone())),
+        DownRequest::MultiGet {
+            kind,
+            exptime,
+            keys,
+        } => Some(DownRequest::MultiGet {
+            kind: *kind,
+            exptime: *exptime,
+            keys: keys.clone(),
+        }),
+    };
+    let first = send_once(topo, server, affinity, req).await;
+    match (first, retry) {
+        (Err(DownError::Closed | DownError::Write), Some(again)) => {
+            send_once(topo, server, affinity, again).await
+        }
+        (other, _) => other,
+    }
+}
+
+async fn send_once(
+    topo: &Topology,
+    server: usize,
+    affinity: usize,
+    req: DownRequest,
+) -> DownResult {
+    let rx = pool::conn(topo, server, affinity).send(req);
+    let wait = async { rx.await.unwrap_or(Err(DownError::Closed)) };
+    let limit = topo.timeouts.downstream;
+    let result = if limit.is_zero() {
+        wait.await
+    } else {
+        tokio::time::timeout(limit, wait)
+            .await
+            .unwrap_or(Err(DownError::Timeout))
+    };
+    if result == Err(DownError::Timeout) {
+        pool::discard(topo, server, affinity);
+    }
+    result
+}
+
+/// Handles one decoded client request.
+pub async fn handle(
+    topo: Arc<Topology>,
+    client: ClientProtocol,
+    req: Request,
+    affinity: usize,
+) -> Reply {
+    let mut out = Reply::default();
+    let frames: Vec<Response> = match &req.command {
+        Command::Get(get) if client == ClientProtocol::Ascii => {
+            multi_get(&topo, get, affinity).await
+        }
+        Command::Get(get) => single_get(&topo, &req, get, affinity).await,
+        Command::Store(_) | Command::Arith(_) | Command::Delete { .. } | Command::Touch { .. } => {
+            vec![keyed(&topo, &req, client, affinity).await]
+        }
+        Command::FlushAll { .. } => vec![flush_all(&topo, &req, client, affinity).await],
+        Command::Stats { group } => stats(&topo, &req, group, client, affinity).await,
+        Command::Version => vec![Response::Version(Bytes::from_static(VERSION.as_bytes()))],
+        Command::Verbosity { .. } | Command::Noop => vec![Response::Ok],
+        Command::Quit => {
+            out.close = true;
+            if client == ClientProtocol::Binary && !req.quiet {
+                vec![Response::Ok]
+            } else {
+                Vec::new()
+            }
+        }
+        Command::SaslListMechs => vec![Response::SaslMechs(Bytes::from_static(b"PLAIN"))],
+        Command::SaslAuth { .. } | Command::SaslStep { .. } => {
+            vec![Response::Status {
+                status: Status::AuthError,
+                message: Bytes::from_static(b"Auth failure"),
+            }]
+        }
+    };
+    encode(client, &req, &frames, &mut out.bytes);
+    out
+}
+
+/// Encodes reply frames for the client, applying noreply and quiet rules.
+pub fn encode(client: ClientProtocol, req: &Request, frames: &[Response], out: &mut BytesMut) {
+    match client {
+        ClientProtocol::Ascii => {
+            if req.quiet {
+                return;
+            }
+            let show_cas = matches!(&req.command, Command::Get(g) if matches!(g.kind, GetKind::Gets | GetKind::Gats));
+            for f in frames {
+                ascii::encode_response(f, show_cas, out);
+            }
+        }
+        ClientProtocol::Binary => {
+            let to = binary::ReplyTo::of(req);
+            for f in frames {
+                if !binary::is_suppressed(req, f) {
+                    binary::encode_response(to.clone(), f, out);
+                }
+            }
+        }
+    }
+}
+
+/// ascii get/gets/gat/gats: distinct keys grouped per server, one request
+/// per server, hits written once per occurrence in the request's key order.
+async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
+    let mut groups: HashMap<usize, Vec<Key>> = HashMap::new();
+    let mut seen: HashSet<&Key> = HashSet::with_capacity(get.keys.len());
+    for key in &get.keys {
+        if seen.insert(key) {
+            groups
+                .entry(topo.locate(key.as_bytes()))
+                .or_default()
+                .push(key.clone());
+        }
+    }
+    let requests = groups.into_iter().map(|(server, keys)| {
+        send(
+            topo,
+            server,
+            affinity,
+            DownRequest::MultiGet {
+                kind: get.kind,
+                exptime: get.exptime,
+                keys,
+            },
+        )
+    });
+    let mut hits: HashMap<Key, Value> = HashMap::new();
+    let mut failure = None;
+    for result in join_all(requests).await {
+        match result {
+            // A failed server's keys read as misses in hashed pools (moxi).
+            Err(e) => failure = failure.or(Some(e)),
+            Ok(frames) => {
+                for f in frames {
+                    if let Response::Value(v) = f {
+                        hits.insert(v.key.clone(), v);
+                    }
+                }
+            }
+        }
+    }
+    let _ = failure;
+    let mut out: Vec<Response> = get
+        .keys
+        .iter()
+        .filter_map(|k| hits.get(k).cloned().map(Response::Value))
+        .collect();
+    out.push(Response::End);
+    out
+}
+
+/// A binary GET-family request: one key.
+async fn single_get(topo: &Topology, req: &Request, get: &Get, affinity: usize) -> Vec<Response> {
+    let Some(key) = get.keys.first() else {
+        return vec![Response::End];
+    };
+    let server = topo.locate(key.as_bytes());
+    let down = match topo.protocol {
+        DownstreamProtocol::Binary => DownRequest::One(Request::new(Command::Get(get.clone()))),
+        // b2a: ascii gets/gats, because binary replies always carry the CAS.
+        DownstreamProtocol::Ascii => DownRequest::MultiGet {
+            kind: if get.kind.touches() {
+                GetKind::Gats
+            } else {
+                GetKind::Gets
+            },
+            exptime: get.exptime,
+            keys: vec![key.clone()],
+        },
+    };
+    match send(topo, server, affinity, down).await {
+        Ok(frames) => {
+            let hit = frames.into_iter().find_map(|f| match f {
+                Response::Value(mut v) => {
+                    v.key = key.clone();
+                    Some(Response::Value(v))
+                }
+                Response::End => None,
+                other => Some(other),
+            });
+            vec![hit.unwrap_or(Response::End)]
+        }
+        Err(DownError::Unencodable) => vec![failure_reply(
+            &DownError::Unencodable,
+            None,
+            ClientProtocol::Binary,
+        )],
+        // A failed server reads as a miss for get-type commands (moxi).
+        Err(_) if !req.quiet => vec![Response::End],
+        Err(_) => Vec::new(),
+    }
+}
+
+fn command_key(cmd: &Command) -> Option<&Key> {
+    match cmd {
+        Command::Store(s) => Some(&s.key),
+        Command::Arith(a) => Some(&a.key),
+        Command::Delete { key, .. } | Command::Touch { key, .. } => Some(key),
+        Command::Get(g) => g.keys.first(),
+        _ => None,
+    }
+}
+
+/// Store, arith, delete, touch: forwarded to the key's server.
+async fn keyed(
+    topo: &Topology,
+    req: &Request,
+    client: ClientProtocol,
+    affinity: usize,
+) -> Response {
+    let Some(key) = command_key(&req.command) else {
+        return Response::Error(protocol::ErrorKind::UnknownCommand);
+    };
+    let server = topo.locate(key.as_bytes());
+    if let (DownstreamProtocol::Ascii, Command::Arith(a)) = (topo.protocol, &req.command) {
+        if a.creates() {
+            return crate::translate::arith_with_create(topo, server, affinity, a, client).await;
+        }
+    }
+    let mut down = req.clone();
+    down.quiet = false;
+    match send(topo, server, affinity, DownRequest::One(down)).await {
+        Ok(frames) => match frames.into_iter().next() {
+            Some(f) => normalize(&req.command, f),
+            None => failure_reply(&DownError::Protocol, Some(topo.host(server)), client),
+        },
+        Err(e) => failure_reply(&e, Some(topo.host(server)), client),
+    }
+}
+
+/// Maps a downstream reply to what the client's command expects: binary
+/// ADD answers "exists" where ascii says NOT_STORED, REPLACE "not found".
+pub fn normalize(cmd: &Command, resp: Response) -> Response {
+    let mode = match cmd {
+        Command::Store(s) => s.mode,
+        _ => return resp,
+    };
+    match (mode, resp) {
+        (StoreMode::Add, Response::Exists) => Response::NotStored,
+        (
+            StoreMode::Add,
+            Response::Status {
+                status: Status::KeyExists,
+                ..
+            },
+        ) => Response::NotStored,
+        (StoreMode::Replace | StoreMode::Append | StoreMode::Prepend, Response::NotFound) => {
+            Response::NotStored
+        }
+        (
+            StoreMode::Replace | StoreMode::Append | StoreMode::Prepend,
+            Response::Status {
+                status: Status::KeyNotFound,
+                ..
+            },
+        ) => Response::NotStored,
+        (
+            _,
+            Response::Status {
+                status: Status::ItemNotStored,
+                ..
+            },
+        ) => Response::NotStored,
+        (_, other) => other,
+    }
+}
+
+/// flush_all: to every server; `OK` when all agree.
+async fn flush_all(
+    topo: &Topology,
+    req: &Request,
+    client: ClientProtocol,
+    affinity: usize,
+) -> Response {
+    let mut down = req.clone();
+    down.quiet = false;
+    let all =
+        (0..topo.servers.len()).map(|i| send(topo, i, affinity, DownRequest::One(down.clone())));
+    for r in join_all(all).await {
+        match r {
+            Ok(frames) => match frames.into_iter().next() {
+                Some(Response::Ok) => {}
+                Some(other) => return other,
+                None => return failure_reply(&DownError::Protocol, None, client),
+            },
+            Err(e) => return failure_reply(&e, None, client),
+        }
+    }
+    Response::Ok
+}
+
+/// `stats` (merged), `stats reset` (broadcast); other groups are refused as moxi does.
+async fn stats(
+    topo: &Topology,
+    req: &Request,
+    group: &Bytes,
+    client: ClientProtocol,
+    affinity: usize,
+) -> Vec<Response> {
+    let reset = &group[..] == b"reset";
+    if !group.is_empty() && !reset {
+        return vec![Response::Error(protocol::ErrorKind::UnknownCommand)];
+    }
+    let mut down = req.clone();
+    down.quiet = false;
+    let all =
+        (0..topo.servers.len()).map(|i| send(topo, i, affinity, DownRequest::One(down.clone())));
+    let mut merger = StatsMerger::default();
+    let mut answered = 0;
+    let mut failure = None;
+    for r in join_all(all).await {
+        match r {
+            Ok(frames) => {
+                answered += 1;
+                merger.add(&frames);
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    if answered == 0 {
+        return vec![failure_reply(
+            &failure.unwrap_or(DownError::Connect),
+            None,
+            client,
+        )];
+    }
+    if reset {
+        return vec![Response::Reset];
+    }
+    let mut out = merger.finish();
+    out.push(Response::End);
+    out
+}

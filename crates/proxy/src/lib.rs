@@ -1,0 +1,81 @@
+//! The proxy: upstream sessions ([`session`]), per-worker downstream
+//! connections ([`downstream`], [`pool`]), forwarding, fan-out and merge
+//! ([`forward`], [`merge`], [`translate`]), and the mapping of failures to
+//! client replies ([`error`]).
+//!
+//! It owns no wire format (that is `protocol`) and no placement math (that
+//! is `routing`); it reuses the worker threads and listeners of `server`.
+
+pub mod downstream;
+pub mod error;
+pub mod forward;
+pub mod merge;
+pub mod pool;
+pub mod session;
+pub mod topology;
+pub mod translate;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use protocol::Limits;
+use server::listener::{ConnLimit, Handler, Listener};
+use server::runtime::Workers;
+
+use crate::topology::Topology;
+
+/// State shared by every client of one proxy port.
+pub struct PoolShared {
+    topology: RwLock<Arc<Topology>>,
+    /// Client-side decoder limits.
+    pub limits: Limits,
+    affinity: AtomicUsize,
+}
+
+impl PoolShared {
+    /// A pool with its first topology.
+    pub fn new(topology: Topology, limits: Limits) -> Arc<PoolShared> {
+        Arc::new(PoolShared {
+            topology: RwLock::new(Arc::new(topology)),
+            limits,
+            affinity: AtomicUsize::new(0),
+        })
+    }
+
+    /// The current topology snapshot.
+    pub fn topology(&self) -> Arc<Topology> {
+        match self.topology.read() {
+            Ok(t) => Arc::clone(&t),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Swaps in a new topology; requests in flight keep the old one.
+    pub fn replace_topology(&self, topology: Topology) {
+        let new = Arc::new(topology);
+        match self.topology.write() {
+            Ok(mut t) => *t = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+    }
+
+    fn next_affinity(&self) -> usize {
+        self.affinity.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// Starts listening for clients of one pool on `addrs`.
+pub fn listen(
+    addrs: &[SocketAddr],
+    backlog: u32,
+    workers: Arc<Workers>,
+    conns: Arc<ConnLimit>,
+    shared: Arc<PoolShared>,
+) -> io::Result<Listener> {
+    let handler: Handler = Arc::new(move |stream, guard| {
+        tokio::task::spawn_local(session::serve(stream, shared.clone(), guard));
+    });
+    Listener::bind(addrs, backlog, workers, conns, handler)
+}

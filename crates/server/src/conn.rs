@@ -1,0 +1,234 @@
+//! One client connection of the embedded server: read, decode, execute,
+//! encode, write. Requests are answered strictly in order; replies to a
+//! pipelined batch are written together.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use engine::Engine;
+use protocol::{ascii, binary, Command, Limits, Request, Response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::execute::{execute, too_large, Flow};
+use crate::listener::{ConnGuard, ConnLimit};
+use crate::settings::{Binding, Settings};
+use crate::stats::{ServerStats, StatsSources};
+
+/// Write buffer size past which replies are flushed before decoding more.
+const WRITE_HIGH_WATER: usize = 256 * 1024;
+/// Read buffer chunk.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Shared state every connection reads.
+pub struct Shared {
+    /// The cache.
+    pub engine: Arc<Engine>,
+    /// Server counters.
+    pub stats: Arc<ServerStats>,
+    /// Connection counters.
+    pub conns: Arc<ConnLimit>,
+    /// Settings.
+    pub settings: Arc<Settings>,
+    /// The first bound port (for `stats settings`).
+    pub port: u16,
+    /// Decoder limits.
+    pub limits: Limits,
+}
+
+impl Shared {
+    fn sources(&self) -> StatsSources<'_> {
+        StatsSources {
+            server: &self.stats,
+            engine: &self.engine,
+            conns: &self.conns,
+            settings: &self.settings,
+            port: self.port,
+        }
+    }
+}
+
+enum Decoder {
+    Ascii(ascii::RequestDecoder),
+    Binary(binary::RequestDecoder),
+}
+
+/// Serves one connection until the client leaves, quits or breaks the protocol.
+pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard) {
+    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut decoder: Option<Decoder> = None;
+    loop {
+        if rbuf.capacity() - rbuf.len() < 1024 {
+            rbuf.reserve(READ_CHUNK);
+        }
+        let n = match stream.read_buf(&mut rbuf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        shared.stats.add_read(n);
+        let dec = match decoder.as_mut() {
+            Some(d) => d,
+            None => match pick_decoder(rbuf[0], &shared) {
+                Some(d) => decoder.insert(d),
+                None => return,
+            },
+        };
+        let flow = loop {
+            let step = match dec {
+                Decoder::Ascii(d) => ascii_step(d, &mut rbuf, &mut wbuf, &shared),
+                Decoder::Binary(d) => binary_step(d, &mut rbuf, &mut wbuf, &shared),
+            };
+            match step {
+                Step::More => break Flow::Continue,
+                Step::Close => break Flow::Close,
+                Step::Done => {
+                    if wbuf.len() >= WRITE_HIGH_WATER
+                        && !flush(&mut stream, &mut wbuf, &shared).await
+                    {
+                        return;
+                    }
+                }
+            }
+        };
+        if !wbuf.is_empty() && !flush(&mut stream, &mut wbuf, &shared).await {
+            return;
+        }
+        if flow == Flow::Close {
+            return;
+        }
+    }
+}
+
+fn pick_decoder(first: u8, shared: &Shared) -> Option<Decoder> {
+    let is_binary = first == binary::REQUEST_MAGIC;
+    match (shared.settings.binding, is_binary) {
+        (Binding::Ascii, true) | (Binding::Binary, false) => None,
+        (_, true) => Some(Decoder::Binary(binary::RequestDecoder::new(shared.limits))),
+        (_, false) => Some(Decoder::Ascii(ascii::RequestDecoder::new(shared.limits))),
+    }
+}
+
+async fn flush(stream: &mut TcpStream, wbuf: &mut BytesMut, shared: &Shared) -> bool {
+    let n = wbuf.len();
+    let ok = stream.write_all(wbuf).await.is_ok();
+    shared.stats.add_written(n);
+    wbuf.clear();
+    ok
+}
+
+enum Step {
+    /// A request was handled; try the next one.
+    Done,
+    /// More bytes are needed.
+    More,
+    /// Write what is buffered, then close.
+    Close,
+}
+
+fn ascii_step(
+    d: &mut ascii::RequestDecoder,
+    rbuf: &mut BytesMut,
+    wbuf: &mut BytesMut,
+    shared: &Shared,
+) -> Step {
+    match d.decode(rbuf) {
+        Ok(None) => Step::More,
+        Err(close) => {
+            if let Some(reply) = close.reply {
+                ascii::encode_response(&reply, false, wbuf);
+            }
+            Step::Close
+        }
+        Ok(Some(ascii::Decoded::Invalid(reply))) => {
+            if let Some(reply) = reply {
+                ascii::encode_response(&reply, false, wbuf);
+            }
+            Step::Done
+        }
+        Ok(Some(ascii::Decoded::TooLarge(req))) => {
+            reject_too_large(&req, shared);
+            if !req.quiet {
+                ascii::encode_response(&too_large(), false, wbuf);
+            }
+            Step::Done
+        }
+        Ok(Some(ascii::Decoded::Request(req))) => {
+            let show_cas = matches!(&req.command, Command::Get(g) if matches!(g.kind, protocol::GetKind::Gets | protocol::GetKind::Gats));
+            // memcached's noreply silences every reply of the classic commands.
+            let quiet = req.quiet;
+            let flow = execute(&shared.sources(), &req, false, &mut |resp: Response| {
+                if !quiet {
+                    ascii::encode_response(&resp, show_cas, wbuf);
+                }
+            });
+            if flow == Flow::Close {
+                Step::Close
+            } else {
+                Step::Done
+            }
+        }
+    }
+}
+
+fn binary_step(
+    d: &mut binary::RequestDecoder,
+    rbuf: &mut BytesMut,
+    wbuf: &mut BytesMut,
+    shared: &Shared,
+) -> Step {
+    match d.decode(rbuf) {
+        Ok(None) => Step::More,
+        Err(close) => {
+            if let Some((to, reply)) = close.reply {
+                binary::encode_response(to, &reply, wbuf);
+            }
+            Step::Close
+        }
+        Ok(Some(binary::Decoded::Invalid(reply))) => {
+            if let Some((to, reply)) = reply {
+                binary::encode_response(to, &reply, wbuf);
+            }
+            Step::Done
+        }
+        Ok(Some(binary::Decoded::TooLarge(req))) => {
+            reject_too_large(&req, shared);
+            let reply = too_large();
+            if !binary::is_suppressed(&req, &reply) {
+                binary::encode_response(binary::ReplyTo::of(&req), &reply, wbuf);
+            }
+            Step::Done
+        }
+        Ok(Some(binary::Decoded::Request(req))) => {
+            let to = binary::ReplyTo::of(&req);
+            let mut hit = false;
+            let flow = execute(&shared.sources(), &req, true, &mut |resp: Response| {
+                // A binary GET answers with its hit or, failing that, the miss.
+                match resp {
+                    Response::Value(_) => hit = true,
+                    Response::End if hit => return,
+                    _ => {}
+                }
+                if !binary::is_suppressed(&req, &resp) {
+                    binary::encode_response(to.clone(), &resp, wbuf);
+                }
+            });
+            if matches!(req.command, Command::Quit) && !req.quiet {
+                // Binary QUIT is acknowledged before the close.
+                binary::encode_response(to, &Response::Ok, wbuf);
+            }
+            if flow == Flow::Close {
+                Step::Close
+            } else {
+                Step::Done
+            }
+        }
+    }
+}
+
+fn reject_too_large(req: &Request, shared: &Shared) {
+    if let Command::Store(s) = &req.command {
+        shared.engine.reject_too_large(s.mode, s.key.as_bytes());
+    }
+}

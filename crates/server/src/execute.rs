@@ -1,0 +1,169 @@
+//! Runs one decoded request against the engine and emits its reply frames.
+//! Both encodings share this: only the writing of frames differs.
+
+use bytes::Bytes;
+use engine::{ArithOutcome, DeleteOutcome, StoreOutcome};
+use protocol::{Command, ErrorKind, Get, Request, Response, Status, Value};
+
+use crate::stats::{self, StatsSources};
+
+/// What the connection does after a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep reading.
+    Continue,
+    /// Close the connection (quit).
+    Close,
+}
+
+fn status(status: Status, msg: &'static str) -> Response {
+    Response::Status {
+        status,
+        message: Bytes::from_static(msg.as_bytes()),
+    }
+}
+
+/// The reply to a store refused for its size (ascii: `SERVER_ERROR object
+/// too large for cache`; binary: E2BIG `Too large.`).
+pub fn too_large() -> Response {
+    status(Status::ValueTooLarge, "Too large.")
+}
+
+/// Executes `req`, calling `emit` for each reply frame in order.
+/// `binary` selects the few places where memcached's two protocols differ.
+pub fn execute(
+    src: &StatsSources<'_>,
+    req: &Request,
+    binary: bool,
+    emit: &mut impl FnMut(Response),
+) -> Flow {
+    let engine = src.engine;
+    match &req.command {
+        Command::Get(get) => retrieve(src, get, emit),
+        Command::Store(s) => {
+            let out = engine.store(
+                s.mode,
+                s.key.as_bytes(),
+                s.flags,
+                s.exptime,
+                s.value.clone(),
+                s.cas,
+            );
+            emit(match out {
+                StoreOutcome::Stored { cas } => Response::Stored { cas },
+                StoreOutcome::NotStored => Response::NotStored,
+                StoreOutcome::Exists => Response::Exists,
+                StoreOutcome::NotFound => Response::NotFound,
+                StoreOutcome::TooLarge => too_large(),
+                StoreOutcome::OutOfMemory => status(Status::OutOfMemory, "Out of memory"),
+            });
+        }
+        Command::Arith(a) => {
+            let create = a.creates().then_some((a.initial, a.exptime));
+            emit(
+                match engine.arith(a.key.as_bytes(), a.incr, a.delta, create, a.cas) {
+                    ArithOutcome::Value { value, cas } => Response::Numeric { value, cas },
+                    ArithOutcome::NotFound => Response::NotFound,
+                    ArithOutcome::Exists => Response::Exists,
+                    ArithOutcome::OutOfMemory => status(Status::OutOfMemory, "Out of memory"),
+                    ArithOutcome::NonNumeric => status(
+                        Status::NonNumeric,
+                        "Non-numeric server-side value for incr or decr",
+                    ),
+                },
+            );
+        }
+        Command::Delete { key, cas } => emit(match engine.delete(key.as_bytes(), *cas) {
+            DeleteOutcome::Deleted => Response::Deleted,
+            DeleteOutcome::NotFound => Response::NotFound,
+            DeleteOutcome::Exists => Response::Exists,
+        }),
+        // memcached's binary TOUCH reply carries the item's flags.
+        Command::Touch { key, exptime } if binary => {
+            emit(match engine.touch_get(key.as_bytes(), *exptime) {
+                Some(item) => Response::Value(Value {
+                    key: key.clone(),
+                    flags: item.flags,
+                    cas: item.cas,
+                    data: Bytes::new(),
+                }),
+                None => Response::NotFound,
+            })
+        }
+        Command::Touch { key, exptime } => emit(match engine.touch(key.as_bytes(), *exptime) {
+            Some(cas) => Response::Touched { cas },
+            None => Response::NotFound,
+        }),
+        Command::FlushAll { delay } => {
+            if src.settings.flush_disabled {
+                emit(Response::client_error("flush_all not allowed"));
+            } else {
+                engine.flush_all(*delay);
+                emit(Response::Ok);
+            }
+        }
+        Command::Stats { group } => stats_group(src, group, binary, emit),
+        Command::Version => emit(Response::Version(Bytes::from_static(
+            stats::VERSION.as_bytes(),
+        ))),
+        // memcached 1.6 no longer knows the binary VERBOSITY opcode.
+        Command::Verbosity { .. } if binary => emit(Response::Error(ErrorKind::UnknownCommand)),
+        Command::Verbosity { .. } => emit(Response::Ok),
+        Command::Quit => return Flow::Close,
+        Command::Noop => emit(Response::Ok),
+        // The embedded server has no SASL (memcached without -S answers the same).
+        Command::SaslListMechs | Command::SaslAuth { .. } | Command::SaslStep { .. } => {
+            emit(Response::Error(ErrorKind::UnknownCommand))
+        }
+    }
+    Flow::Continue
+}
+
+fn retrieve(src: &StatsSources<'_>, get: &Get, emit: &mut impl FnMut(Response)) {
+    let engine = src.engine;
+    for key in &get.keys {
+        let item = if get.kind.touches() {
+            engine.touch_get(key.as_bytes(), get.exptime)
+        } else {
+            engine.get(key.as_bytes())
+        };
+        if let Some(item) = item {
+            emit(Response::Value(Value {
+                key: key.clone(),
+                flags: item.flags,
+                cas: item.cas,
+                data: item.data,
+            }));
+        }
+    }
+    emit(Response::End);
+}
+
+fn stats_group(src: &StatsSources<'_>, group: &Bytes, binary: bool, emit: &mut impl FnMut(Response)) {
+    let frames = match &group[..] {
+        b"" => stats::general(src),
+        b"settings" => stats::settings(src),
+        b"slabs" => stats::slabs(src),
+        // No slab classes, so nothing per class, as memcached with no items.
+        b"items" | b"sizes" | b"conns" | b"extstore" => Vec::new(),
+        b"reset" => {
+            src.engine.reset_stats();
+            src.server.reset();
+            emit(Response::Reset);
+            return;
+        }
+        // Binary STAT with an unknown key is a miss in memcached; ascii says ERROR.
+        _ if binary => {
+            emit(status(Status::KeyNotFound, "Not found"));
+            return;
+        }
+        _ => {
+            emit(Response::Error(ErrorKind::UnknownCommand));
+            return;
+        }
+    };
+    for f in frames {
+        emit(f);
+    }
+    emit(Response::End);
+}

@@ -1,0 +1,136 @@
+//! The async side of moxi: worker threads ([`runtime`]), listening sockets
+//! and the connection limit ([`listener`]), and the embedded
+//! memcached-compatible server ([`conn`], [`execute`], [`stats`]).
+//!
+//! This crate owns sockets and tasks. It must not parse wire formats itself
+//! (that is `protocol`) nor store items (that is `engine`).
+
+pub mod conn;
+pub mod execute;
+pub mod listener;
+pub mod runtime;
+pub mod settings;
+pub mod stats;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use engine::{Clock, Engine, SystemClock};
+use protocol::Limits;
+
+use crate::conn::Shared;
+use crate::listener::{ConnLimit, Handler, Listener};
+use crate::runtime::Workers;
+use crate::settings::Settings;
+use crate::stats::ServerStats;
+
+/// A running embedded server.
+pub struct Server {
+    listener: Listener,
+    workers: Option<Arc<Workers>>,
+    engine: Arc<Engine>,
+}
+
+impl Server {
+    /// Starts the embedded server with the system clock.
+    pub fn start(settings: Settings) -> io::Result<Server> {
+        Self::start_with_clock(settings, Arc::new(SystemClock))
+    }
+
+    /// Starts the embedded server with an injected clock (tests).
+    pub fn start_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> io::Result<Server> {
+        let engine = Arc::new(Engine::new(engine_config(&settings), clock));
+        let workers = Workers::start(settings.threads, "worker")?;
+        Self::start_on(settings, engine, workers)
+    }
+
+    /// Starts the embedded server on existing workers and engine (the
+    /// proxy runs it beside its own listeners on the same workers).
+    pub fn start_on(
+        settings: Settings,
+        engine: Arc<Engine>,
+        workers: Arc<Workers>,
+    ) -> io::Result<Server> {
+        let addrs = listen_addrs(&settings);
+        let conns = ConnLimit::new(settings.max_conns);
+        let stats = ServerStats::new(workers.len());
+        let limits = Limits::default().with_max_value_len(settings.item_size_max);
+        let settings = Arc::new(settings);
+        // The handler is created per worker lazily: `Shared` holds the port,
+        // known only after binding, so bind first with a placeholder cell.
+        let cell: Arc<std::sync::OnceLock<u16>> = Arc::new(std::sync::OnceLock::new());
+        let (e, s, c, st, cl) = (
+            engine.clone(),
+            stats,
+            conns.clone(),
+            settings.clone(),
+            cell.clone(),
+        );
+        let handler: Handler = Arc::new(move |stream, guard| {
+            let shared = Rc::new(Shared {
+                engine: e.clone(),
+                stats: s.clone(),
+                conns: c.clone(),
+                settings: st.clone(),
+                port: cl.get().copied().unwrap_or(0),
+                limits,
+            });
+            tokio::task::spawn_local(conn::serve(stream, shared, guard));
+        });
+        let listener = Listener::bind(&addrs, settings.backlog, workers.clone(), conns, handler)?;
+        let _ = cell.set(listener.local_addrs().first().map_or(0, |a| a.port()));
+        Ok(Server {
+            listener,
+            workers: Some(workers),
+            engine,
+        })
+    }
+
+    /// The bound addresses (real ports when 0 was asked).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        self.listener.local_addrs()
+    }
+
+    /// The engine (tests inspect it).
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Stops accepting connections.
+    pub fn stop(&mut self) {
+        self.listener.stop();
+        if let Some(w) = self.workers.take() {
+            if let Ok(w) = Arc::try_unwrap(w) {
+                w.join();
+            }
+        }
+    }
+}
+
+/// The engine configuration that the server's settings imply.
+pub fn engine_config(settings: &Settings) -> engine::Config {
+    engine::Config {
+        max_bytes: settings.max_bytes,
+        item_size_max: settings.item_size_max,
+        cas_enabled: !settings.cas_disabled,
+        evict: !settings.no_evict,
+        shards: engine::Config::shards_for_threads(settings.threads),
+    }
+}
+
+fn listen_addrs(settings: &Settings) -> Vec<SocketAddr> {
+    if settings.listen.is_empty() {
+        vec![SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            settings.port,
+        )]
+    } else {
+        settings
+            .listen
+            .iter()
+            .map(|ip| SocketAddr::new(*ip, settings.port))
+            .collect()
+    }
+}
