@@ -139,7 +139,12 @@ fn retrieve(src: &StatsSources<'_>, get: &Get, emit: &mut impl FnMut(Response)) 
     emit(Response::End);
 }
 
-fn stats_group(src: &StatsSources<'_>, group: &Bytes, binary: bool, emit: &mut impl FnMut(Response)) {
+fn stats_group(
+    src: &StatsSources<'_>,
+    group: &Bytes,
+    binary: bool,
+    emit: &mut impl FnMut(Response),
+) {
     let frames = match &group[..] {
         b"" => stats::general(src),
         b"settings" => stats::settings(src),

@@ -6,7 +6,7 @@
 
 use server::settings::Settings;
 use server::Server;
-use testkit::{first_difference, load_conversations, run_conversation, corpus_dir, Memcached};
+use testkit::{corpus_dir, first_difference, load_conversations, run_conversation, Memcached};
 
 fn start_moxi() -> Server {
     let settings = Settings {
@@ -38,6 +38,11 @@ fn corpus_matches_memcached_byte_for_byte() {
             (Some(d), Some(why)) => eprintln!("optional {} differs ({why}): {d}", conv.name),
         }
     }
-    assert!(failures.is_empty(), "{} conversations differ:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} conversations differ:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     assert!(compared >= 50, "only {compared} conversations compared");
 }
