@@ -254,10 +254,8 @@ async fn keyed(
         return Response::Error(protocol::ErrorKind::UnknownCommand);
     };
     let server = topo.locate(key.as_bytes());
-    if let (DownstreamProtocol::Ascii, Command::Arith(a)) = (topo.protocol, &req.command) {
-        if a.creates() {
-            return crate::translate::arith_with_create(topo, server, affinity, a, client).await;
-        }
+    if topo.protocol == DownstreamProtocol::Ascii && client == ClientProtocol::Binary {
+        return crate::translate::binary_to_ascii(topo, server, affinity, req, key).await;
     }
     let mut down = req.clone();
     down.quiet = false;

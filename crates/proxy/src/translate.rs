@@ -1,16 +1,24 @@
-//! b2a translations that need more than one ascii command.
+//! b2a translations: a binary client's keyed command sent to an ascii
+//! server. Binary replies carry what ascii ones lack (the new CAS after a
+//! store, the flags after a touch, create-on-miss for incr), so some
+//! commands become two ascii commands pipelined on the same connection.
+//! The CAS read back this way is the item's CAS a moment after the store:
+//! another client's store in between would be reported instead (ascii
+//! cannot do better).
 
 use bytes::Bytes;
-use protocol::{Arith, Command, Key, Request, Response, Store, StoreMode};
+use futures_util::future::join;
+use protocol::{Arith, Command, GetKind, Key, Request, Response, Store, StoreMode, Value};
 
 use crate::downstream::DownRequest;
 use crate::error::{failure_reply, ClientProtocol, DownError};
-use crate::forward::send;
+use crate::forward::{normalize, send};
 use crate::topology::Topology;
 
 /// Binary incr/decr with an initial value, to an ascii server: ascii has no
 /// "create if missing", so: incr; on NOT_FOUND, add the initial value; if
-/// another client created it meanwhile (NOT_STORED), incr once more.
+/// another client created it meanwhile (NOT_STORED), incr once more. Each
+/// step reads the CAS back on the same connection.
 pub async fn arith_with_create(
     topo: &Topology,
     server: usize,
@@ -19,15 +27,14 @@ pub async fn arith_with_create(
     client: ClientProtocol,
 ) -> Response {
     let host = topo.host(server);
-    let plain = Arith {
+    let plain = Command::Arith(Arith {
         exptime: Arith::NO_CREATE,
         initial: 0,
         ..a.clone()
-    };
-    let first = one(topo, server, affinity, Command::Arith(plain.clone())).await;
-    match first {
-        Ok(Response::NotFound) => {}
-        Ok(other) => return other,
+    });
+    match with_cas(topo, server, affinity, plain.clone(), &a.key).await {
+        Ok((Response::NotFound, _)) => {}
+        Ok((other, cas)) => return with_new_cas(other, cas),
         Err(e) => return failure_reply(&e, Some(host), client),
     }
     let add = Store {
@@ -38,17 +45,60 @@ pub async fn arith_with_create(
         value: Bytes::from(a.initial.to_string()),
         cas: 0,
     };
-    match one(topo, server, affinity, Command::Store(add)).await {
-        Ok(Response::Stored { cas }) => Response::Numeric {
-            value: a.initial,
+    let result = match with_cas(topo, server, affinity, Command::Store(add), &a.key).await {
+        Ok((Response::Stored { .. }, cas)) => Ok((
+            Response::Numeric {
+                value: a.initial,
+                cas: 0,
+            },
             cas,
-        },
-        Ok(Response::NotStored) => match one(topo, server, affinity, Command::Arith(plain)).await {
-            Ok(r) => r,
-            Err(e) => failure_reply(&e, Some(host), client),
-        },
-        Ok(other) => other,
+        )),
+        Ok((Response::NotStored, _)) => with_cas(topo, server, affinity, plain, &a.key).await,
+        other => other,
+    };
+    match result {
+        Ok((r, cas)) => with_new_cas(r, cas),
         Err(e) => failure_reply(&e, Some(host), client),
+    }
+}
+
+/// Sends `cmd` and a `gets` of `key` right behind it on the same connection.
+async fn with_cas(
+    topo: &Topology,
+    server: usize,
+    affinity: usize,
+    cmd: Command,
+    key: &Key,
+) -> Result<(Response, Option<u64>), DownError> {
+    let gets = DownRequest::MultiGet {
+        kind: GetKind::Gets,
+        exptime: 0,
+        keys: vec![key.clone()],
+    };
+    let (first, read) = join(
+        one(topo, server, affinity, cmd),
+        send(topo, server, affinity, gets),
+    )
+    .await;
+    let cas = read.ok().and_then(|frames| {
+        frames.into_iter().find_map(|f| match f {
+            Response::Value(v) => Some(v.cas),
+            _ => None,
+        })
+    });
+    Ok((first?, cas))
+}
+
+fn with_new_cas(r: Response, cas: Option<u64>) -> Response {
+    match r {
+        Response::Stored { .. } => Response::Stored {
+            cas: cas.unwrap_or(0),
+        },
+        Response::Numeric { value, .. } => Response::Numeric {
+            value,
+            cas: cas.unwrap_or(0),
+        },
+        other => other,
     }
 }
 
@@ -60,4 +110,62 @@ async fn one(
 ) -> Result<Response, DownError> {
     let frames = send(topo, server, affinity, DownRequest::One(Request::new(cmd))).await?;
     frames.into_iter().next().ok_or(DownError::Protocol)
+}
+
+/// A binary client's store, arith, delete or touch, to an ascii server.
+pub async fn binary_to_ascii(
+    topo: &Topology,
+    server: usize,
+    affinity: usize,
+    req: &Request,
+    key: &Key,
+) -> Response {
+    let client = ClientProtocol::Binary;
+    let host = topo.host(server);
+    match &req.command {
+        Command::Arith(a) if a.creates() => {
+            return arith_with_create(topo, server, affinity, a, client).await
+        }
+        Command::Touch { exptime, .. } => {
+            let gats = DownRequest::MultiGet {
+                kind: GetKind::Gats,
+                exptime: *exptime,
+                keys: vec![key.clone()],
+            };
+            return match send(topo, server, affinity, gats).await {
+                Ok(frames) => touched(frames, key),
+                Err(e) => failure_reply(&e, Some(host), client),
+            };
+        }
+        Command::Delete { .. } => {
+            return match one(topo, server, affinity, req.command.clone()).await {
+                Ok(r) => r,
+                Err(e) => failure_reply(&e, Some(host), client),
+            };
+        }
+        _ => {}
+    }
+    // Store or arith, then `gets` for the CAS, both on one connection.
+    match with_cas(topo, server, affinity, req.command.clone(), key).await {
+        Ok((r, cas)) => normalize(&req.command, with_new_cas(r, cas)),
+        Err(e) => failure_reply(&e, Some(host), client),
+    }
+}
+
+fn touched(frames: Vec<Response>, key: &Key) -> Response {
+    for f in frames {
+        match f {
+            Response::Value(v) => {
+                return Response::Value(Value {
+                    key: key.clone(),
+                    flags: v.flags,
+                    cas: v.cas,
+                    data: Bytes::new(),
+                })
+            }
+            Response::End => {}
+            other => return other,
+        }
+    }
+    Response::NotFound
 }
