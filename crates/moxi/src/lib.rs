@@ -1,7 +1,9 @@
-//! The moxi binary's wiring: command line ([`cli`]) and usage text. It
-//! starts the embedded server (crate `server`); it holds no protocol or
-//! cache logic of its own.
+//! The moxi binary's wiring: command line ([`cli`]), usage text, process
+//! life cycle ([`daemon`]) and start-up ([`run`]): the proxy pools of `-z`
+//! (crate `proxy`) and the embedded server of `-p` (crate `server`). It
+//! holds no protocol, routing or cache logic of its own.
 
 pub mod cli;
 pub mod daemon;
+pub mod run;
 pub mod usage;

@@ -3,7 +3,6 @@
 use std::process::ExitCode;
 
 use moxi::cli::{self, Action};
-use server::Server;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,10 +28,6 @@ fn main() -> ExitCode {
         default_hook(info);
         std::process::exit(70);
     }));
-    if opts.cluster.is_some() {
-        eprintln!("moxi: -z (the proxy) is not available in this build yet");
-        return ExitCode::from(1);
-    }
     if opts.daemonize && !moxi::daemon::is_daemon_copy() {
         return match moxi::daemon::spawn_daemon(opts.pidfile.as_deref()) {
             Ok(_) => ExitCode::SUCCESS,
@@ -47,11 +42,11 @@ fn main() -> ExitCode {
             eprintln!("moxi: ignoring {note}");
         }
     }
-    let server = match Server::start(opts.settings) {
-        Ok(s) => s,
+    let running = match moxi::run::start(&opts) {
+        Ok(r) => r,
         Err(e) => {
-            eprintln!("failed to listen on TCP port: {e}");
-            return ExitCode::from(71);
+            eprintln!("{e}");
+            return ExitCode::from(1);
         }
     };
     if let Some(user) = &opts.user {
@@ -60,8 +55,15 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    for addr in server.local_addrs() {
-        eprintln!("moxi: embedded server listening on {addr}");
+    for (listener, _) in &running.proxies {
+        for addr in listener.local_addrs() {
+            eprintln!("moxi: proxy listening on {addr}");
+        }
+    }
+    if let Some(server) = &running.server {
+        for addr in server.local_addrs() {
+            eprintln!("moxi: embedded server listening on {addr}");
+        }
     }
     // The server runs on its own threads; park the main thread until a
     // signal ends the process.
