@@ -95,7 +95,12 @@ pub fn execute(
             None => Response::NotFound,
         }),
         Command::FlushAll { delay } => {
-            if src.settings.flush_disabled {
+            if src.settings.flush_disabled && binary {
+                // memcached -F: binary FLUSH is an uncounted auth failure.
+                emit(status(Status::AuthError, "Auth failure."));
+            } else if src.settings.flush_disabled {
+                // ascii flush_all is counted even when refused.
+                src.server.add_refused_flush();
                 emit(Response::client_error("flush_all not allowed"));
             } else {
                 engine.flush_all(*delay);

@@ -63,6 +63,12 @@ impl ServerStats {
             .fetch_add(n as u64, Ordering::Relaxed);
     }
 
+    /// Counts a `flush_all` refused by `-F` (memcached counts it anyway;
+    /// the engine counts the ones it performs).
+    pub fn add_refused_flush(&self) {
+        self.slot().cmd_flush.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts a connection that yielded after `-R` requests.
     pub fn add_yield(&self) {
         self.slot().conn_yields.fetch_add(1, Ordering::Relaxed);
@@ -171,7 +177,7 @@ pub fn general(src: &StatsSources<'_>) -> Vec<Response> {
     stat(&mut o, "reserved_fds", 0);
     stat(&mut o, "cmd_get", e.cmd_get);
     stat(&mut o, "cmd_set", e.cmd_set);
-    stat(&mut o, "cmd_flush", e.cmd_flush);
+    stat(&mut o, "cmd_flush", e.cmd_flush + s.sum(|x| &x.cmd_flush));
     stat(&mut o, "cmd_touch", e.cmd_touch);
     stat(&mut o, "cmd_meta", 0);
     stat(&mut o, "get_hits", e.get_hits);
