@@ -134,23 +134,16 @@ fn encode_store(store: &Store, quiet: bool, out: &mut BytesMut) -> Result<(), En
             return Err(EncodeError::NotAscii)
         }
     };
-    let numbers = if with_cas {
-        format!(
-            " {} {} {} {}",
-            store.flags,
-            store.exptime,
-            store.value.len(),
-            store.cas
-        )
-    } else {
-        format!(" {} {} {}", store.flags, store.exptime, store.value.len())
-    };
+    let mut numbers = BytesMut::with_capacity(64);
+    put_num(&mut numbers, b' ', store.flags);
+    put_num(&mut numbers, b' ', store.exptime);
+    put_num(&mut numbers, b' ', store.value.len());
+    if with_cas {
+        put_num(&mut numbers, b' ', store.cas);
+    }
+    let numbers = &numbers[..];
     out.reserve(store.value.len() + numbers.len() + store.key.len() + 20);
-    line(
-        out,
-        quiet,
-        &[verb, store.key.as_bytes(), numbers.as_bytes()],
-    );
+    line(out, quiet, &[verb, store.key.as_bytes(), numbers]);
     out.put_slice(&store.value);
     out.put_slice(b"\r\n");
     Ok(())
@@ -204,7 +197,7 @@ pub fn encode_response(resp: &Response, show_cas: bool, out: &mut BytesMut) {
         Response::Touched { .. } => out.put_slice(b"TOUCHED\r\n"),
         Response::Ok => out.put_slice(b"OK\r\n"),
         Response::Numeric { value, .. } => {
-            out.put_slice(value.to_string().as_bytes());
+            out.put_slice(itoa::Buffer::new().format(*value).as_bytes());
             out.put_slice(b"\r\n");
         }
         Response::Version(v) => text_line(out, b"VERSION ", v),
@@ -227,16 +220,22 @@ pub fn encode_response(resp: &Response, show_cas: bool, out: &mut BytesMut) {
     }
 }
 
+/// Writes `sep` then the decimal form of `n` (no allocation).
+fn put_num(out: &mut BytesMut, sep: u8, n: impl itoa::Integer) {
+    out.put_u8(sep);
+    out.put_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
 fn encode_value(value: &Value, show_cas: bool, out: &mut BytesMut) {
-    let numbers = if show_cas {
-        format!(" {} {} {}\r\n", value.flags, value.data.len(), value.cas)
-    } else {
-        format!(" {} {}\r\n", value.flags, value.data.len())
-    };
-    out.reserve(6 + value.key.len() + numbers.len() + value.data.len() + 2);
+    out.reserve(6 + value.key.len() + 3 * 21 + value.data.len() + 2);
     out.put_slice(b"VALUE ");
     out.put_slice(value.key.as_bytes());
-    out.put_slice(numbers.as_bytes());
+    put_num(out, b' ', value.flags);
+    put_num(out, b' ', value.data.len());
+    if show_cas {
+        put_num(out, b' ', value.cas);
+    }
+    out.put_slice(b"\r\n");
     out.put_slice(&value.data);
     out.put_slice(b"\r\n");
 }

@@ -29,7 +29,7 @@ impl Line {
         if end > 1 && raw[end - 1] == b'\r' {
             end -= 1;
         }
-        if let Some(nul) = raw[..end].iter().position(|&b| b == 0) {
+        if let Some(nul) = memchr::memchr(0, &raw[..end]) {
             end = nul;
         }
         let bytes = raw.slice(..end);
@@ -80,9 +80,8 @@ pub(super) fn token_ranges(s: &[u8], from: usize) -> impl Iterator<Item = (usize
             return None;
         }
         let start = i;
-        while i < s.len() && s[i] != b' ' {
-            i += 1;
-        }
+        // Tokens are long (keys): find their end with a vectorised search.
+        i = memchr::memchr(b' ', &s[start..]).map_or(s.len(), |n| start + n);
         Some((start, i))
     })
 }

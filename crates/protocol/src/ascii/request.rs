@@ -98,7 +98,7 @@ impl RequestDecoder {
     /// limits on complete and incomplete lines alike.
     fn take_line(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, CloseConnection> {
         let start = self.scanned.min(buf.len());
-        match buf[start..].iter().position(|&b| b == b'\n') {
+        match memchr::memchr(b'\n', &buf[start..]) {
             Some(offset) => {
                 let end = start + offset;
                 self.check_length(&buf[..end])?;
