@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod daemon;
+pub mod logging;
 pub mod run;
 pub mod usage;

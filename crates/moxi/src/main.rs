@@ -37,10 +37,12 @@ fn main() -> ExitCode {
             }
         };
     }
-    if opts.settings.verbosity > 0 {
-        for note in &opts.ignored {
-            eprintln!("moxi: ignoring {note}");
-        }
+    if let Err(e) = moxi::logging::init(opts.settings.verbosity, opts.log_file.as_deref()) {
+        eprintln!("moxi: could not open log file: {e}");
+        return ExitCode::from(1);
+    }
+    for note in &opts.ignored {
+        log::info!("ignoring {note}");
     }
     let running = match moxi::run::start(&opts) {
         Ok(r) => r,
@@ -65,9 +67,56 @@ fn main() -> ExitCode {
             eprintln!("moxi: embedded server listening on {addr}");
         }
     }
-    // The server runs on its own threads; park the main thread until a
-    // signal ends the process.
-    loop {
-        std::thread::park();
-    }
+    let mut running = running;
+    wait_for_stop(opts.exit_on_stdin_close);
+    log::info!("stopping: no new connections, draining the open ones");
+    running.stop_listening();
+    server::shutdown::begin_drain();
+    running.wait_drained(DRAIN_DEADLINE);
+    ExitCode::SUCCESS
+}
+
+/// How long open connections get to finish their requests after SIGTERM.
+const DRAIN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Blocks until SIGTERM or SIGINT (or stdin closing, with `-Y y`); SIGHUP
+/// reopens the log file meanwhile.
+fn wait_for_stop(exit_on_stdin_close: bool) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        loop {
+            std::thread::park();
+        }
+    };
+    rt.block_on(async {
+        let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::hangup()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return std::future::pending::<()>().await;
+        };
+        let stdin_closed = async {
+            if !exit_on_stdin_close {
+                return std::future::pending::<()>().await;
+            }
+            let _ = tokio::task::spawn_blocking(|| {
+                let mut sink = Vec::new();
+                let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+            })
+            .await;
+        };
+        tokio::pin!(stdin_closed);
+        loop {
+            tokio::select! {
+                _ = hup.recv() => moxi::logging::reopen(),
+                _ = term.recv() => return,
+                _ = int.recv() => return,
+                _ = &mut stdin_closed => return,
+            }
+        }
+    });
 }

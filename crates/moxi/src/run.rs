@@ -20,6 +20,28 @@ pub struct Running {
     pub proxies: Vec<(Listener, Arc<PoolShared>)>,
     /// The embedded server, when `-p` was given.
     pub server: Option<Server>,
+    /// Client connections of every listener (proxy and server alike).
+    pub conns: Arc<ConnLimit>,
+}
+
+impl Running {
+    /// Closes every listening socket (SIGTERM's first step).
+    pub fn stop_listening(&mut self) {
+        for (listener, _) in &mut self.proxies {
+            listener.stop();
+        }
+        if let Some(server) = &mut self.server {
+            server.stop_listening();
+        }
+    }
+
+    /// Waits until every client connection has closed, or `deadline` passed.
+    pub fn wait_drained(&self, deadline: std::time::Duration) {
+        let start = std::time::Instant::now();
+        while self.conns.current() > 0 && start.elapsed() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
 }
 
 /// A start-up failure: the message to print before exiting 1.
@@ -79,6 +101,7 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
     let workers = Workers::start(settings.threads, "worker")
         .map_err(|e| StartError(format!("ERROR: {e}")))?;
     let mut proxies = Vec::new();
+    let conns = ConnLimit::new(settings.max_conns);
     if let Some(z) = &opts.cluster {
         let b = behaviors(opts)?;
         let cluster =
@@ -91,7 +114,6 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
                 ))
             }
         };
-        let conns = ConnLimit::new(settings.max_conns);
         for pool in pools {
             let servers = match &pool.servers {
                 PoolServers::List(s) => s.clone(),
@@ -121,17 +143,23 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
             Arc::new(engine::SystemClock),
         ));
         Some(
-            Server::start_on(settings.clone(), engine, workers.clone()).map_err(|e| {
-                StartError(format!(
-                    "failed to listen on TCP port {}: {e}",
-                    settings.port
-                ))
-            })?,
+            Server::start_on(settings.clone(), engine, workers.clone(), conns.clone()).map_err(
+                |e| {
+                    StartError(format!(
+                        "failed to listen on TCP port {}: {e}",
+                        settings.port
+                    ))
+                },
+            )?,
         )
     } else {
         None
     };
-    Ok(Running { proxies, server })
+    Ok(Running {
+        proxies,
+        server,
+        conns,
+    })
 }
 
 fn listen_addrs(listen: &[IpAddr], port: u16) -> Vec<SocketAddr> {

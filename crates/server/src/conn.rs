@@ -59,13 +59,21 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
     let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut decoder: Option<Decoder> = None;
+    let mut drain = crate::shutdown::drain_signal();
     loop {
         if rbuf.capacity() - rbuf.len() < 1024 {
             rbuf.reserve(READ_CHUNK);
         }
-        let n = match stream.read_buf(&mut rbuf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
+        if *drain.borrow() && rbuf.is_empty() {
+            // Draining and between requests: nothing is lost by closing now.
+            return;
+        }
+        let n = tokio::select! {
+            r = stream.read_buf(&mut rbuf) => match r {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            },
+            _ = drain.changed() => continue,
         };
         shared.stats.add_read(n);
         let dec = match decoder.as_mut() {

@@ -10,6 +10,7 @@ pub mod execute;
 pub mod listener;
 pub mod runtime;
 pub mod settings;
+pub mod shutdown;
 pub mod stats;
 
 use std::io;
@@ -43,18 +44,20 @@ impl Server {
     pub fn start_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> io::Result<Server> {
         let engine = Arc::new(Engine::new(engine_config(&settings), clock));
         let workers = Workers::start(settings.threads, "worker")?;
-        Self::start_on(settings, engine, workers)
+        let conns = ConnLimit::new(settings.max_conns);
+        Self::start_on(settings, engine, workers, conns)
     }
 
-    /// Starts the embedded server on existing workers and engine (the
-    /// proxy runs it beside its own listeners on the same workers).
+    /// Starts the embedded server on existing workers, engine and
+    /// connection limit (the proxy runs it beside its own listeners, and
+    /// `-c` counts every client of the process, as in moxi).
     pub fn start_on(
         settings: Settings,
         engine: Arc<Engine>,
         workers: Arc<Workers>,
+        conns: Arc<ConnLimit>,
     ) -> io::Result<Server> {
         let addrs = listen_addrs(&settings);
-        let conns = ConnLimit::new(settings.max_conns);
         let stats = ServerStats::new(workers.len());
         let limits = Limits::default().with_max_value_len(settings.item_size_max);
         let settings = Arc::new(settings);
@@ -98,7 +101,12 @@ impl Server {
         &self.engine
     }
 
-    /// Stops accepting connections.
+    /// Closes the listening sockets; open connections carry on.
+    pub fn stop_listening(&mut self) {
+        self.listener.stop();
+    }
+
+    /// Stops accepting connections and stops the worker threads.
     pub fn stop(&mut self) {
         self.listener.stop();
         if let Some(w) = self.workers.take() {

@@ -1,0 +1,82 @@
+//! Process life cycle: SIGTERM drains and exits 0, SIGHUP keeps running,
+//! `-Y y` exits when stdin closes.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+fn spawn(extra: &[&str]) -> (Child, SocketAddr) {
+    let port = testkit::free_port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut args = vec![
+        "-p".to_string(),
+        port.to_string(),
+        "-l".into(),
+        "127.0.0.1".into(),
+        "-t".into(),
+        "1".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let child = Command::new(env!("CARGO_BIN_EXE_moxi"))
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "moxi did not start");
+        std::thread::yield_now();
+    }
+    (child, addr)
+}
+
+fn wait_exit(child: &mut Child) -> i32 {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        assert!(Instant::now() < deadline, "moxi did not exit");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn roundtrip(c: &mut TcpStream, req: &[u8], want: &[u8]) {
+    c.write_all(req).unwrap();
+    let mut got = vec![0; want.len()];
+    c.read_exact(&mut got).unwrap();
+    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
+}
+
+#[test]
+fn sigterm_closes_idle_clients_and_exits_zero() {
+    let (mut child, addr) = spawn(&[]);
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    roundtrip(&mut c, b"set k 0 0 1\r\nv\r\n", b"STORED\r\n");
+    // SIGHUP (log reopen) must not stop it.
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGHUP).unwrap();
+    roundtrip(&mut c, b"get k\r\n", b"VALUE k 0 1\r\nv\r\nEND\r\n");
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    // The idle connection is closed by the drain, well before the deadline.
+    let mut buf = [0u8; 16];
+    assert_eq!(c.read(&mut buf).unwrap(), 0);
+    assert_eq!(wait_exit(&mut child), 0);
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "still listening after exit"
+    );
+}
+
+#[test]
+fn exits_when_stdin_closes_with_y() {
+    let (mut child, _addr) = spawn(&["-Y", "y"]);
+    drop(child.stdin.take());
+    assert_eq!(wait_exit(&mut child), 0);
+}
