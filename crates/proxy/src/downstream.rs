@@ -14,7 +14,9 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use bytes::BytesMut;
-use protocol::{ascii, binary, Command, Get, GetKind, Key, Limits, Request, Response};
+use protocol::{
+    ascii, binary, Command, Get, GetKind, Key, Limits, Request, Response, REALTIME_MAXDELTA,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -123,9 +125,15 @@ async fn run(
     };
     dead.set(true);
     rx.close();
-    for p in pending.borrow_mut().drain(..) {
+    // Only the request at the head can have caused a protocol error; the
+    // ones queued behind it just lost their connection (and may be retried).
+    for (i, p) in pending.borrow_mut().drain(..).enumerate() {
+        let err = match reason {
+            DownError::Protocol if i > 0 => DownError::Closed,
+            _ => reason.clone(),
+        };
         if let Some(tx) = p.tx {
-            let _ = tx.send(Err(reason.clone()));
+            let _ = tx.send(Err(err));
         }
     }
     while let Ok(o) = rx.try_recv() {
@@ -171,9 +179,10 @@ fn enqueue(
     pending: &RefCell<VecDeque<Pending>>,
 ) {
     let mark = wbuf.len();
+    let req = with_wire_exptimes(o.req, protocol);
     let expect = match protocol {
-        DownstreamProtocol::Ascii => encode_ascii(&o.req, wbuf),
-        DownstreamProtocol::Binary => encode_binary(o.req, opaque, wbuf),
+        DownstreamProtocol::Ascii => encode_ascii(&req, wbuf),
+        DownstreamProtocol::Binary => encode_binary(req, opaque, wbuf),
     };
     match expect {
         Some(expect) => pending.borrow_mut().push_back(Pending {
@@ -185,6 +194,41 @@ fn enqueue(
             wbuf.truncate(mark);
             let _ = o.tx.send(Err(DownError::Unencodable));
         }
+    }
+}
+
+/// Rewrites exptimes the downstream protocol cannot carry as they are.
+/// ascii → binary: memcached's text protocol treats a negative exptime as
+/// `REALTIME_MAXDELTA + 1`, an absolute time in 1970, i.e. already expired
+/// (`EXPTIME_TO_POSITIVE_TIME`, proto_text.c); binary has no negative
+/// exptimes, so a binary server is sent that value. binary → ascii: an
+/// ascii server truncates an exptime above `i32::MAX` to a negative int32
+/// and expires the item at once; the nearest it can take is `i32::MAX`.
+fn with_wire_exptimes(req: DownRequest, protocol: DownstreamProtocol) -> DownRequest {
+    let fix = |exptime: i64| match protocol {
+        DownstreamProtocol::Binary if exptime < 0 => REALTIME_MAXDELTA + 1,
+        DownstreamProtocol::Ascii => exptime.min(i64::from(i32::MAX)),
+        DownstreamProtocol::Binary => exptime,
+    };
+    match req {
+        DownRequest::One(mut r) => {
+            match &mut r.command {
+                Command::Store(s) => s.exptime = fix(s.exptime),
+                Command::Get(g) => g.exptime = fix(g.exptime),
+                Command::Touch { exptime, .. } => *exptime = fix(*exptime),
+                _ => {}
+            }
+            DownRequest::One(r)
+        }
+        DownRequest::MultiGet {
+            kind,
+            exptime,
+            keys,
+        } => DownRequest::MultiGet {
+            kind,
+            exptime: fix(exptime),
+            keys,
+        },
     }
 }
 

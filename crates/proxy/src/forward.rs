@@ -78,6 +78,28 @@ async fn send_once(
     result
 }
 
+/// True when `req` must not overlap with the client's other requests: it
+/// starts once every earlier request is answered, and later ones start once
+/// it is answered. Requests to one server share a connection and so keep
+/// their order anyway; these are the ones that would not:
+/// - flush_all, a broadcast: when servers are themselves proxies in front
+///   of shared servers (moxi's fanoutin), a flush on one path could
+///   overtake a store sent before it on another;
+/// - a binary client's incr/decr with create-on-miss to an ascii server,
+///   several requests each waiting for the last (incr, add, incr), which a
+///   later request to the same key could overtake.
+pub fn is_barrier(topo: &Topology, client: ClientProtocol, req: &Request) -> bool {
+    match &req.command {
+        Command::FlushAll { .. } => true,
+        Command::Arith(a) => {
+            a.creates()
+                && client == ClientProtocol::Binary
+                && topo.protocol == DownstreamProtocol::Ascii
+        }
+        _ => false,
+    }
+}
+
 /// Handles one decoded client request.
 pub async fn handle(
     topo: Arc<Topology>,
@@ -90,7 +112,7 @@ pub async fn handle(
         Command::Get(get) if client == ClientProtocol::Ascii => {
             multi_get(&topo, get, affinity).await
         }
-        Command::Get(get) => single_get(&topo, &req, get, affinity).await,
+        Command::Get(get) => single_get(&topo, get, affinity).await,
         Command::Store(_) | Command::Arith(_) | Command::Delete { .. } | Command::Touch { .. } => {
             vec![keyed(&topo, &req, client, affinity).await]
         }
@@ -192,7 +214,7 @@ async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response>
 }
 
 /// A binary GET-family request: one key.
-async fn single_get(topo: &Topology, req: &Request, get: &Get, affinity: usize) -> Vec<Response> {
+async fn single_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
     let Some(key) = get.keys.first() else {
         return vec![Response::End];
     };
@@ -222,14 +244,13 @@ async fn single_get(topo: &Topology, req: &Request, get: &Get, affinity: usize) 
             });
             vec![hit.unwrap_or(Response::End)]
         }
-        Err(DownError::Unencodable) => vec![failure_reply(
-            &DownError::Unencodable,
-            None,
+        // moxi turns failures into misses for ascii `get` only; binary
+        // clients get the error status (EBUSY for a timeout), quiet or not.
+        Err(e) => vec![failure_reply(
+            &e,
+            Some(topo.host(server)),
             ClientProtocol::Binary,
         )],
-        // A failed server reads as a miss for get-type commands (moxi).
-        Err(_) if !req.quiet => vec![Response::End],
-        Err(_) => Vec::new(),
     }
 }
 
@@ -273,6 +294,8 @@ async fn keyed(
 pub fn normalize(cmd: &Command, resp: Response) -> Response {
     let mode = match cmd {
         Command::Store(s) => s.mode,
+        // A binary TOUCH miss decodes like a GET miss; ascii says NOT_FOUND.
+        Command::Touch { .. } if resp == Response::End => return Response::NotFound,
         _ => return resp,
     };
     match (mode, resp) {

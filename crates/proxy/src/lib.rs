@@ -11,6 +11,7 @@ pub mod error;
 pub mod forward;
 pub mod merge;
 pub mod pool;
+pub mod rest;
 pub mod session;
 pub mod topology;
 pub mod translate;

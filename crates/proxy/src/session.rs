@@ -4,7 +4,10 @@
 //! futures run concurrently (a client may pipeline) but their replies are
 //! written strictly in request order (`FuturesOrdered`), so a reply always
 //! goes to the request that asked, in order, even when servers answer out
-//! of order.
+//! of order. A client's requests to one server share one downstream
+//! connection, so they also reach the server in order; the few requests for
+//! which that is not enough are barriers that run alone
+//! ([`forward::is_barrier`]).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -40,16 +43,14 @@ pub async fn serve(stream: TcpStream, shared: Arc<PoolShared>, _guard: ConnGuard
     let (mut rd, mut wr) = stream.into_split();
     let mut rbuf = BytesMut::with_capacity(16 * 1024);
     let mut wbuf = BytesMut::with_capacity(16 * 1024);
-    let mut inflight: FuturesOrdered<ReplyFuture> = FuturesOrdered::new();
-    let mut decoder: Option<Decoder> = None;
-    let mut reading = true;
+    let mut q = Requests::new(shared, affinity);
     loop {
         tokio::select! {
             biased;
-            Some(reply) = inflight.next(), if !inflight.is_empty() => {
+            Some(reply) = q.inflight.next(), if !q.inflight.is_empty() => {
                 let mut close = append(&mut wbuf, reply);
                 while !close {
-                    match inflight.next().now_or_never() {
+                    match q.inflight.next().now_or_never() {
                         Some(Some(r)) => close = append(&mut wbuf, r),
                         _ => break,
                     }
@@ -61,15 +62,16 @@ pub async fn serve(stream: TcpStream, shared: Arc<PoolShared>, _guard: ConnGuard
                 if close {
                     return;
                 }
+                q.answered(&mut rbuf);
             }
-            r = rd.read_buf(&mut rbuf), if reading && inflight.len() < MAX_INFLIGHT => {
+            r = rd.read_buf(&mut rbuf), if q.wants_input() => {
                 match r {
-                    Ok(0) | Err(_) => reading = false,
+                    Ok(0) | Err(_) => q.reading = false,
                     Ok(_) => {
                         if rbuf.capacity() - rbuf.len() < 1024 {
                             rbuf.reserve(16 * 1024);
                         }
-                        reading = decode_all(&mut rbuf, &mut decoder, &shared, affinity, &mut inflight);
+                        q.decode_all(&mut rbuf);
                     }
                 }
             }
@@ -83,39 +85,109 @@ fn append(wbuf: &mut BytesMut, reply: Reply) -> bool {
     reply.close
 }
 
-/// Decodes every complete request in `rbuf` into a reply future. Returns
-/// false when the client must not be read any more (quit, fatal input).
-fn decode_all(
-    rbuf: &mut BytesMut,
-    decoder: &mut Option<Decoder>,
-    shared: &Arc<PoolShared>,
+/// What to do after decoding a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    /// Read and decode on.
+    More,
+    /// Read no more (quit, fatal input).
+    Stop,
+    /// The request is a barrier (see [`forward::is_barrier`]): it starts
+    /// once every request before it is answered, and nothing after it is
+    /// decoded until it is answered too.
+    Drain,
+}
+
+/// One client's requests: decoded ones in flight (answered in order), and
+/// the state that orders barriers.
+struct Requests {
+    shared: Arc<PoolShared>,
     affinity: usize,
-    inflight: &mut FuturesOrdered<ReplyFuture>,
-) -> bool {
-    let dec = match decoder {
-        Some(d) => d,
-        None => {
-            let Some(&first) = rbuf.first() else {
-                return true;
-            };
-            decoder.insert(if first == binary::REQUEST_MAGIC {
-                Decoder::Binary(binary::RequestDecoder::new(shared.limits))
-            } else {
-                Decoder::Ascii(ascii::RequestDecoder::new(shared.limits))
-            })
+    decoder: Option<Decoder>,
+    inflight: FuturesOrdered<ReplyFuture>,
+    /// A barrier waiting for the requests before it to be answered.
+    held: Option<ReplyFuture>,
+    /// False once the client must not be read any more.
+    reading: bool,
+    /// A barrier is held or in flight: decode nothing more until it is answered.
+    draining: bool,
+}
+
+impl Requests {
+    fn new(shared: Arc<PoolShared>, affinity: usize) -> Requests {
+        Requests {
+            shared,
+            affinity,
+            decoder: None,
+            inflight: FuturesOrdered::new(),
+            held: None,
+            reading: true,
+            draining: false,
         }
-    };
-    loop {
-        let step = match dec {
-            Decoder::Ascii(d) => ascii_step(d, rbuf, shared, affinity),
-            Decoder::Binary(d) => binary_step(d, rbuf, shared, affinity),
+    }
+
+    /// Whether to read from the client now.
+    fn wants_input(&self) -> bool {
+        self.reading && !self.draining && self.inflight.len() < MAX_INFLIGHT
+    }
+
+    /// After replies were written: once nothing is in flight, a held
+    /// barrier starts, or (the barrier answered) decoding resumes.
+    fn answered(&mut self, rbuf: &mut BytesMut) {
+        if !self.draining || !self.inflight.is_empty() {
+            return;
+        }
+        match self.held.take() {
+            Some(barrier) => self.inflight.push_back(barrier),
+            None => {
+                self.draining = false;
+                self.decode_all(rbuf);
+            }
+        }
+    }
+
+    /// Decodes every complete request in `rbuf` into a reply future,
+    /// stopping early after a request that ends the connection or is a
+    /// barrier (held back while earlier requests are in flight).
+    fn decode_all(&mut self, rbuf: &mut BytesMut) {
+        let shared = &self.shared;
+        let dec = match &mut self.decoder {
+            Some(d) => d,
+            None => {
+                let Some(&first) = rbuf.first() else {
+                    return;
+                };
+                self.decoder.insert(if first == binary::REQUEST_MAGIC {
+                    Decoder::Binary(binary::RequestDecoder::new(shared.limits))
+                } else {
+                    Decoder::Ascii(ascii::RequestDecoder::new(shared.limits))
+                })
+            }
         };
-        match step {
-            Step::More => return true,
-            Step::Reply(f, go_on) => {
-                inflight.push_back(f);
-                if !go_on {
-                    return false;
+        loop {
+            let step = match dec {
+                Decoder::Ascii(d) => ascii_step(d, rbuf, shared, self.affinity),
+                Decoder::Binary(d) => binary_step(d, rbuf, shared, self.affinity),
+            };
+            let (f, flow) = match step {
+                Step::More => return,
+                Step::Reply(f, flow) => (f, flow),
+            };
+            match flow {
+                Flow::More => self.inflight.push_back(f),
+                Flow::Stop => {
+                    self.inflight.push_back(f);
+                    self.reading = false;
+                    return;
+                }
+                Flow::Drain => {
+                    self.draining = true;
+                    if self.inflight.is_empty() {
+                        self.inflight.push_back(f);
+                    } else {
+                        self.held = Some(f);
+                    }
+                    return;
                 }
             }
         }
@@ -124,8 +196,8 @@ fn decode_all(
 
 enum Step {
     More,
-    /// A reply future, and whether to keep decoding after it.
-    Reply(ReplyFuture, bool),
+    /// A reply future, and what to do after it.
+    Reply(ReplyFuture, Flow),
 }
 
 fn ready(bytes: BytesMut, close: bool) -> ReplyFuture {
@@ -138,12 +210,15 @@ fn request_future(
     req: Request,
     affinity: usize,
 ) -> Step {
-    let quits = matches!(req.command, Command::Quit);
     let topo = shared.topology();
-    Step::Reply(
-        Box::pin(forward::handle(topo, client, req, affinity)),
-        !quits,
-    )
+    let flow = if matches!(req.command, Command::Quit) {
+        Flow::Stop
+    } else if forward::is_barrier(&topo, client, &req) {
+        Flow::Drain
+    } else {
+        Flow::More
+    };
+    Step::Reply(Box::pin(forward::handle(topo, client, req, affinity)), flow)
 }
 
 fn ascii_step(
@@ -159,14 +234,14 @@ fn ascii_step(
             if let Some(r) = close.reply {
                 ascii::encode_response(&r, false, &mut out);
             }
-            Step::Reply(ready(out, true), false)
+            Step::Reply(ready(out, true), Flow::Stop)
         }
         Ok(Some(ascii::Decoded::Invalid(reply))) => {
             let mut out = BytesMut::new();
             if let Some(r) = reply {
                 ascii::encode_response(&r, false, &mut out);
             }
-            Step::Reply(ready(out, false), true)
+            Step::Reply(ready(out, false), Flow::More)
         }
         Ok(Some(ascii::Decoded::TooLarge(req))) => {
             too_large(shared, ClientProtocol::Ascii, req, affinity)
@@ -190,14 +265,14 @@ fn binary_step(
             if let Some((to, r)) = close.reply {
                 binary::encode_response(to, &r, &mut out);
             }
-            Step::Reply(ready(out, true), false)
+            Step::Reply(ready(out, true), Flow::Stop)
         }
         Ok(Some(binary::Decoded::Invalid(reply))) => {
             let mut out = BytesMut::new();
             if let Some((to, r)) = reply {
                 binary::encode_response(to, &r, &mut out);
             }
-            Step::Reply(ready(out, false), true)
+            Step::Reply(ready(out, false), Flow::More)
         }
         Ok(Some(binary::Decoded::TooLarge(req))) => {
             too_large(shared, ClientProtocol::Binary, req, affinity)
@@ -240,5 +315,5 @@ fn too_large(
             close: false,
         }
     };
-    Step::Reply(Box::pin(fut), true)
+    Step::Reply(Box::pin(fut), Flow::More)
 }

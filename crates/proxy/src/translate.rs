@@ -8,7 +8,10 @@
 
 use bytes::Bytes;
 use futures_util::future::join;
-use protocol::{Arith, Command, GetKind, Key, Request, Response, Store, StoreMode, Value};
+use protocol::{
+    binary, Arith, Command, ErrorKind, GetKind, Key, Request, Response, Status, Store, StoreMode,
+    Value,
+};
 
 use crate::downstream::DownRequest;
 use crate::error::{failure_reply, ClientProtocol, DownError};
@@ -34,7 +37,7 @@ pub async fn arith_with_create(
     });
     match with_cas(topo, server, affinity, plain.clone(), &a.key).await {
         Ok((Response::NotFound, _)) => {}
-        Ok((other, cas)) => return with_new_cas(other, cas),
+        Ok((other, cas)) => return binary_status(with_new_cas(other, cas)),
         Err(e) => return failure_reply(&e, Some(host), client),
     }
     let add = Store {
@@ -57,9 +60,29 @@ pub async fn arith_with_create(
         other => other,
     };
     match result {
-        Ok((r, cas)) => with_new_cas(r, cas),
+        Ok((r, cas)) => binary_status(with_new_cas(r, cas)),
         Err(e) => failure_reply(&e, Some(host), client),
     }
+}
+
+/// memcached's ascii error lines that have a binary status of their own
+/// (the statuses a binary server would have answered with).
+fn binary_status(r: Response) -> Response {
+    let status = match &r {
+        Response::Error(ErrorKind::Server(m)) if &m[..] == b"object too large for cache" => {
+            Status::ValueTooLarge
+        }
+        Response::Error(ErrorKind::Server(m)) if &m[..] == b"out of memory storing object" => {
+            Status::OutOfMemory
+        }
+        Response::Error(ErrorKind::Client(m))
+            if &m[..] == b"cannot increment or decrement non-numeric value" =>
+        {
+            Status::NonNumeric
+        }
+        _ => return r,
+    };
+    binary::status_response(status)
 }
 
 /// Sends `cmd` and a `gets` of `key` right behind it on the same connection.
@@ -147,7 +170,7 @@ pub async fn binary_to_ascii(
     }
     // Store or arith, then `gets` for the CAS, both on one connection.
     match with_cas(topo, server, affinity, req.command.clone(), key).await {
-        Ok((r, cas)) => normalize(&req.command, with_new_cas(r, cas)),
+        Ok((r, cas)) => binary_status(normalize(&req.command, with_new_cas(r, cas))),
         Err(e) => failure_reply(&e, Some(host), client),
     }
 }

@@ -5,7 +5,8 @@
 //! what may legitimately differ ([`normalize_ascii`], [`normalize_binary`]),
 //! explaining differences ([`first_difference`]), the scripted conversation
 //! corpus under `conversations/` ([`load_conversations`]) with its own tiny
-//! binary frame builder ([`frames`]), and running `memccapable`.
+//! binary frame builder ([`frames`]), running `memccapable`, and a scripted
+//! mock downstream for proxy tests ([`mock`]).
 //!
 //! Must not: depend on moxi's codecs (a test must not trust the code it
 //! tests), use fixed sleeps to wait for a server, or bind fixed ports.
@@ -40,6 +41,7 @@ mod capable;
 mod compare;
 mod corpus;
 pub mod frames;
+pub mod mock;
 mod normalize;
 mod runner;
 pub mod script;

@@ -60,3 +60,235 @@ pub fn memcacheds(n: usize) -> Vec<testkit::Memcached> {
         .map(|_| testkit::Memcached::start(&["-U", "0", "-t", "1", "-m", "64"]).unwrap())
         .collect()
 }
+
+/// Every client read and write gives up after this long: a failure must
+/// show as a test failure, never as a hung test.
+pub const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A topology over `servers` with the given downstream timeout.
+pub fn topology_with_timeout(
+    servers: Vec<Server>,
+    protocol: DownstreamProtocol,
+    downstream_ms: u64,
+) -> Topology {
+    let timeouts = Timeouts {
+        connect: std::time::Duration::from_millis(400),
+        downstream: std::time::Duration::from_millis(downstream_ms),
+    };
+    topology(servers, protocol, timeouts)
+}
+
+/// A proxy in front of `addrs` (ketama-weighted, moxi's default).
+pub fn proxy_for(addrs: &[SocketAddr], protocol: DownstreamProtocol) -> Proxy {
+    start(topology(servers_of(addrs), protocol, Timeouts::default()))
+}
+
+/// A decoded binary response frame, owned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub opcode: u8,
+    pub status: u16,
+    pub opaque: u32,
+    pub cas: u64,
+    pub extras: Vec<u8>,
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
+/// A test client with read and write timeouts.
+pub struct Client {
+    stream: std::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = std::net::TcpStream::connect_timeout(&addr, CLIENT_TIMEOUT).unwrap();
+        stream.set_read_timeout(Some(CLIENT_TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(CLIENT_TIMEOUT)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Client {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    fn fill(&mut self) {
+        use std::io::Read;
+        let mut chunk = [0u8; 64 * 1024];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => panic!(
+                "connection closed; unread: {}",
+                testkit::escape_bytes(&self.buf)
+            ),
+            Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            Err(e) => panic!(
+                "no reply within {CLIENT_TIMEOUT:?} ({e}); unread: {}",
+                testkit::escape_bytes(&self.buf)
+            ),
+        }
+    }
+
+    /// Reads exactly `n` bytes.
+    pub fn read_n(&mut self, n: usize) -> Vec<u8> {
+        while self.buf.len() < n {
+            self.fill();
+        }
+        self.buf.drain(..n).collect()
+    }
+
+    /// Reads `want.len()` bytes and asserts they are `want`.
+    pub fn expect(&mut self, want: &[u8]) {
+        let got = self.read_n(want.len());
+        assert_eq!(
+            testkit::escape_bytes(&got),
+            testkit::escape_bytes(want),
+            "reply differs"
+        );
+    }
+
+    /// Reads one line, with its `\r\n`.
+    pub fn read_line(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
+                return self.buf.drain(..=i).collect();
+            }
+            self.fill();
+        }
+    }
+
+    /// Reads one binary response frame.
+    pub fn read_frame(&mut self) -> Frame {
+        let head = self.read_n(24);
+        assert_eq!(head[0], 0x81, "response magic");
+        let body = u32::from_be_bytes([head[8], head[9], head[10], head[11]]) as usize;
+        let mut wire = head;
+        wire.extend(self.read_n(body));
+        let (f, _) = testkit::frames::parse_response(&wire).expect("well-formed response");
+        Frame {
+            opcode: f.opcode,
+            status: f.status,
+            opaque: f.opaque,
+            cas: f.cas,
+            extras: f.extras.to_vec(),
+            key: f.key.to_vec(),
+            value: f.value.to_vec(),
+        }
+    }
+
+    /// Asserts nothing more arrives within `wait`.
+    pub fn expect_silence(&mut self, wait: std::time::Duration) {
+        use std::io::Read;
+        assert!(
+            self.buf.is_empty(),
+            "unexpected bytes: {}",
+            testkit::escape_bytes(&self.buf)
+        );
+        self.stream.set_read_timeout(Some(wait)).unwrap();
+        let mut chunk = [0u8; 4096];
+        let r = self.stream.read(&mut chunk);
+        self.stream.set_read_timeout(Some(CLIENT_TIMEOUT)).unwrap();
+        if let Ok(n) = r {
+            panic!(
+                "unexpected {n} bytes: {}",
+                testkit::escape_bytes(&chunk[..n])
+            );
+        }
+    }
+
+    /// Half-closes and reads to EOF; returns everything not yet read.
+    pub fn finish(mut self) -> Vec<u8> {
+        use std::io::Read;
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+        let mut rest = Vec::new();
+        self.stream.read_to_end(&mut rest).unwrap();
+        let mut all = std::mem::take(&mut self.buf);
+        all.extend(rest);
+        all
+    }
+}
+
+/// A binary request frame.
+pub fn bin(opcode: u8, key: &[u8], extras: &[u8], value: &[u8], opaque: u32) -> Vec<u8> {
+    let mut f = testkit::frames::RequestFrame::new(opcode);
+    f.key = key.to_vec();
+    f.extras = extras.to_vec();
+    f.value = value.to_vec();
+    f.opaque = opaque;
+    f.to_bytes()
+}
+
+/// SET extras: flags then exptime.
+pub fn set_extras(flags: u32, exptime: u32) -> Vec<u8> {
+    let mut e = flags.to_be_bytes().to_vec();
+    e.extend_from_slice(&exptime.to_be_bytes());
+    e
+}
+
+/// Binary opcodes used by the tests.
+pub mod op {
+    pub const GET: u8 = 0x00;
+    pub const SET: u8 = 0x01;
+    pub const DELETE: u8 = 0x04;
+    pub const INCR: u8 = 0x05;
+    pub const GETQ: u8 = 0x09;
+    pub const NOOP: u8 = 0x0a;
+    pub const GETK: u8 = 0x0c;
+    pub const GETKQ: u8 = 0x0d;
+    pub const APPEND: u8 = 0x0e;
+    pub const SETQ: u8 = 0x11;
+    pub const DELETEQ: u8 = 0x14;
+    pub const INCRQ: u8 = 0x15;
+    pub const APPENDQ: u8 = 0x19;
+    pub const FLUSH: u8 = 0x08;
+}
+
+/// Binary statuses used by the tests.
+pub mod status {
+    pub const OK: u16 = 0x0000;
+    pub const NOT_FOUND: u16 = 0x0001;
+    pub const EINTERNAL: u16 = 0x0084;
+    pub const EBUSY: u16 = 0x0085;
+}
+
+/// Keys `prefix0, prefix1, ...` such that the i-th lands on server i of
+/// `topo` (one key per server, in server order).
+pub fn key_per_server(topo: &Topology, prefix: &str) -> Vec<String> {
+    let n = topo.servers.len();
+    let mut found: Vec<Option<String>> = vec![None; n];
+    for i in 0.. {
+        let k = format!("{prefix}{i}");
+        let s = topo.locate(k.as_bytes());
+        if found[s].is_none() {
+            found[s] = Some(k);
+        }
+        if found.iter().all(Option::is_some) {
+            break;
+        }
+    }
+    found.into_iter().map(Option::unwrap).collect()
+}
+
+/// A value of `STAT name N` from a server's `stats`.
+pub fn stat(addr: SocketAddr, name: &str) -> u64 {
+    let mut c = Client::connect(addr);
+    c.send(b"stats\r\n");
+    let mut value = None;
+    loop {
+        let line = c.read_line();
+        if line == b"END\r\n" {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        let mut parts = text.split_whitespace();
+        if parts.next() == Some("STAT") && parts.next() == Some(name) {
+            value = parts.next().map(|v| v.parse().unwrap());
+        }
+    }
+    value.unwrap_or_else(|| panic!("no stat {name}"))
+}
