@@ -38,6 +38,8 @@ pub struct Options {
     pub user: Option<String>,
     /// `-O`: log file.
     pub log_file: Option<String>,
+    /// `--metrics ADDR:PORT`: the Prometheus and health endpoint.
+    pub metrics: Option<std::net::SocketAddr>,
     /// `-Y y`: exit when stdin closes (moxi's meaning of -Y).
     pub exit_on_stdin_close: bool,
     /// Flags accepted for compatibility that change nothing here, for a warning at -v.
@@ -58,8 +60,11 @@ fn err(message: impl Into<String>) -> CliError {
     }
 }
 
-/// Short options that take an argument.
-const WITH_ARG: &str = "apsUmcluPftnDRbBIozZOYeN";
+/// Short options that take an argument (U+E000 stands for `--metrics`,
+/// which has no short form).
+const WITH_ARG: &str = "apsUmcluPftnDRbBIozZOYeN\u{E000}";
+/// The internal letter of `--metrics`.
+const METRICS: char = '\u{E000}';
 /// Short options without an argument.
 const NO_ARG: &str = "MkhirvdLCAFSWXV";
 
@@ -99,6 +104,7 @@ const LONG: &[(&str, char)] = &[
     ("memory-file", 'e'),
     ("extended", 'o'),
     ("napi-ids", 'N'),
+    ("metrics", METRICS),
 ];
 
 /// Splits argv (without the program name) into (flag, value) pairs and
@@ -142,7 +148,7 @@ fn tokenize(args: &[String]) -> Result<Tokens, CliError> {
             while j < chars.len() {
                 let c = chars[j];
                 j += 1;
-                if WITH_ARG.contains(c) {
+                if WITH_ARG.contains(c) && c != METRICS {
                     let rest: String = chars[j..].iter().collect();
                     let v = if rest.is_empty() {
                         take(args, &mut i, c)?
@@ -151,7 +157,7 @@ fn tokenize(args: &[String]) -> Result<Tokens, CliError> {
                     };
                     flags.push((c, Some(v)));
                     break;
-                } else if NO_ARG.contains(c) {
+                } else if NO_ARG.contains(c) && c != METRICS {
                     flags.push((c, None));
                 } else {
                     return Err(err(format!(
@@ -271,6 +277,13 @@ pub fn parse(args: &[String]) -> Result<Action, CliError> {
                 o.ignored.push("-D (per-prefix stats are not kept)".into());
             }
             'o' => parse_extended(&v, &mut o)?,
+            METRICS => {
+                o.metrics = Some(v.parse().map_err(|_| {
+                    err(format!(
+                        "Invalid value for --metrics: {v} (expected ADDR:PORT)"
+                    ))
+                })?)
+            }
             'z' => o.cluster = Some(v),
             'Z' => o.behaviors.push(v),
             'O' => o.log_file = Some(v),

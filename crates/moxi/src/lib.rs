@@ -3,6 +3,7 @@
 //! (crate `proxy`) and the embedded server of `-p` (crate `server`). It
 //! holds no protocol, routing or cache logic of its own.
 
+pub mod admin;
 pub mod cli;
 pub mod daemon;
 pub mod logging;

@@ -67,6 +67,9 @@ fn main() -> ExitCode {
             eprintln!("moxi: embedded server listening on {addr}");
         }
     }
+    if let Some(admin) = &running.admin {
+        eprintln!("moxi: metrics on http://{}/metrics", admin.local_addr());
+    }
     let mut running = running;
     wait_for_stop(opts.exit_on_stdin_close);
     log::info!("stopping: no new connections, draining the open ones");

@@ -22,6 +22,8 @@ pub struct Running {
     pub server: Option<Server>,
     /// Client connections of every listener (proxy and server alike).
     pub conns: Arc<ConnLimit>,
+    /// The `--metrics` endpoint.
+    pub admin: Option<crate::admin::Admin>,
 }
 
 impl Running {
@@ -155,10 +157,31 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
     } else {
         None
     };
+    if !proxies.is_empty() || server.is_some() {
+        // Static topologies are loaded now: the process is ready.
+        proxy::metrics::bump_config_version();
+    }
+    let admin = match opts.metrics {
+        Some(addr) => Some(
+            crate::admin::start(
+                addr,
+                crate::admin::Sources {
+                    conns: conns.clone(),
+                },
+            )
+            .map_err(|e| {
+                StartError(format!(
+                    "ERROR: could not listen on {addr} for --metrics: {e}"
+                ))
+            })?,
+        ),
+        None => None,
+    };
     Ok(Running {
         proxies,
         server,
         conns,
+        admin,
     })
 }
 

@@ -29,6 +29,7 @@ Embedded server (memcached 1.6 flags):
 Proxy (moxi flags):
 -z <PORT=host[:port[:weight]],...>  cluster configuration (see README)
 -Z <key=value,...>        proxy behaviors (see README)
+--metrics <addr:port>     serve /metrics (Prometheus) and /healthz over HTTP
 
 Accepted for compatibility and ignored (they mean nothing for this engine):
 -U 0, -a, -k, -r, -L, -f, -n, -D, -W, -X, -N, -Y n

@@ -108,6 +108,7 @@ pub async fn handle(
     affinity: usize,
 ) -> Reply {
     let mut out = Reply::default();
+    let started = std::time::Instant::now();
     let frames: Vec<Response> = match &req.command {
         Command::Get(get) if client == ClientProtocol::Ascii => {
             multi_get(&topo, get, affinity).await
@@ -136,6 +137,7 @@ pub async fn handle(
             }]
         }
     };
+    crate::metrics::observe(&req, &frames, started.elapsed());
     encode(client, &req, &frames, &mut out.bytes);
     out
 }

@@ -10,6 +10,7 @@ pub mod downstream;
 pub mod error;
 pub mod forward;
 pub mod merge;
+pub mod metrics;
 pub mod pool;
 pub mod rest;
 pub mod session;

@@ -44,7 +44,12 @@ pub async fn serve(stream: TcpStream, shared: Arc<PoolShared>, _guard: ConnGuard
     let mut rbuf = BytesMut::with_capacity(16 * 1024);
     let mut wbuf = BytesMut::with_capacity(16 * 1024);
     let mut q = Requests::new(shared, affinity);
+    let mut drain = server::shutdown::drain_signal();
     loop {
+        if *drain.borrow() && rbuf.is_empty() && q.inflight.is_empty() {
+            // Draining, between requests, every reply written: close now.
+            return;
+        }
         tokio::select! {
             biased;
             Some(reply) = q.inflight.next(), if !q.inflight.is_empty() => {
@@ -58,6 +63,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<PoolShared>, _guard: ConnGuard
                 if !wbuf.is_empty() && wr.write_all(&wbuf).await.is_err() {
                     return;
                 }
+                crate::metrics::add_bytes(0, wbuf.len());
                 wbuf.clear();
                 if close {
                     return;
@@ -67,7 +73,8 @@ pub async fn serve(stream: TcpStream, shared: Arc<PoolShared>, _guard: ConnGuard
             r = rd.read_buf(&mut rbuf), if q.wants_input() => {
                 match r {
                     Ok(0) | Err(_) => q.reading = false,
-                    Ok(_) => {
+                    Ok(n) => {
+                        crate::metrics::add_bytes(n, 0);
                         if rbuf.capacity() - rbuf.len() < 1024 {
                             rbuf.reserve(16 * 1024);
                         }
@@ -75,6 +82,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<PoolShared>, _guard: ConnGuard
                     }
                 }
             }
+            _ = drain.changed(), if !*drain.borrow() => {}
             else => return,
         }
     }
