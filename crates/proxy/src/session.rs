@@ -82,7 +82,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<PoolShared>, _guard: ConnGuard
                     }
                 }
             }
-            _ = drain.changed(), if !*drain.borrow() => {}
+            _ = drain.changed(), if q.wants_input() && !*drain.borrow() => {}
             else => return,
         }
     }
