@@ -37,13 +37,9 @@ pub fn topology(
     timeouts: Timeouts,
 ) -> Topology {
     let locator = Locator::moxi_ketama_weighted(&servers).unwrap();
-    Topology {
-        servers,
-        placement: Placement::Hashed { locator },
-        protocol,
-        timeouts,
-        conns_per_server: 2,
-    }
+    let mut topo = Topology::new(servers, Placement::Hashed { locator }, protocol);
+    topo.timeouts = timeouts;
+    topo
 }
 
 pub fn start(topology: Topology) -> Proxy {
@@ -74,6 +70,7 @@ pub fn topology_with_timeout(
     let timeouts = Timeouts {
         connect: std::time::Duration::from_millis(400),
         downstream: std::time::Duration::from_millis(downstream_ms),
+        ..Timeouts::default()
     };
     topology(servers, protocol, timeouts)
 }
@@ -263,7 +260,7 @@ pub fn key_per_server(topo: &Topology, prefix: &str) -> Vec<String> {
     let mut found: Vec<Option<String>> = vec![None; n];
     for i in 0.. {
         let k = format!("{prefix}{i}");
-        let s = topo.locate(k.as_bytes());
+        let s = topo.locate(k.as_bytes()).unwrap().server;
         if found[s].is_none() {
             found[s] = Some(k);
         }
