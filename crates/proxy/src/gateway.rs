@@ -13,7 +13,7 @@
 //! config with no buckets at all is in, new clients are closed (MB-3113).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use config::{parse_rest_body, Behaviors, DefaultBucket};
@@ -50,6 +50,8 @@ pub struct Gateway {
     unconfigured: Arc<PoolShared>,
     limits: Limits,
     affinity: AtomicUsize,
+    /// Configs applied so far (moxi's `config_ver`).
+    version: AtomicU64,
 }
 
 /// What a config did.
@@ -88,6 +90,7 @@ impl Gateway {
             unconfigured,
             limits,
             affinity: AtomicUsize::new(0),
+            version: AtomicU64::new(0),
         })
     }
 
@@ -122,6 +125,12 @@ impl Gateway {
     /// The pool of bucket `name`, if it was ever configured.
     pub fn bucket(&self, name: &str) -> Option<Arc<PoolShared>> {
         self.read().buckets.get(name).map(|b| b.pool.clone())
+    }
+
+    /// How many configs were applied (moxi's `config_ver`); refused ones do
+    /// not count.
+    pub fn config_version(&self) -> u64 {
+        self.version.load(Ordering::SeqCst)
     }
 
     /// The bucket names of the latest config, in order.
@@ -186,6 +195,7 @@ impl Gateway {
         }
         state.current = applied.buckets.clone();
         state.default = self.default_of(&state);
+        self.version.fetch_add(1, Ordering::SeqCst);
         applied
     }
 

@@ -2,6 +2,8 @@
 //! listening on a free port, in-process.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod nodes;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -51,6 +53,30 @@ pub fn start(topology: Topology) -> Proxy {
     Proxy { listener, shared }
 }
 
+/// A REST gateway listening on a free port, in-process.
+pub fn start_gateway(gateway: Arc<proxy::gateway::Gateway>) -> Listener {
+    let workers = Workers::start(2, "gateway-test").unwrap();
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    proxy::listen_gateway(&[addr], 128, workers, ConnLimit::new(1024), gateway).unwrap()
+}
+
+/// One bucket of a `{"buckets":[...]}` body: `name`, `saslPassword`, and a
+/// vBucket map over `addrs` with `map` as masters.
+pub fn bucket_json(name: &str, password: &str, addrs: &[SocketAddr], map: &[i32]) -> String {
+    let servers: Vec<String> = addrs.iter().map(|a| format!("\"{a}\"")).collect();
+    let entries: Vec<String> = map.iter().map(|m| format!("[{m}]")).collect();
+    format!(
+        r#"{{"name":"{name}","saslPassword":"{password}","nodeLocator":"vbucket","vBucketServerMap":{{"hashAlgorithm":"CRC","numReplicas":0,"serverList":[{}],"vBucketMap":[{}]}}}}"#,
+        servers.join(","),
+        entries.join(",")
+    )
+}
+
+/// `{"buckets":[...]}` of the given bucket objects.
+pub fn buckets_json(buckets: &[String]) -> String {
+    format!(r#"{{"buckets":[{}]}}"#, buckets.join(","))
+}
+
 pub fn memcacheds(n: usize) -> Vec<testkit::Memcached> {
     (0..n)
         .map(|_| testkit::Memcached::start(&["-U", "0", "-t", "1", "-m", "64"]).unwrap())
@@ -60,6 +86,32 @@ pub fn memcacheds(n: usize) -> Vec<testkit::Memcached> {
 /// Every client read and write gives up after this long: a failure must
 /// show as a test failure, never as a hung test.
 pub const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A vBucket topology over `addrs` (binary downstream) with `map` (one
+/// master per vBucket) and an optional forward map.
+pub fn vbucket_topology(
+    addrs: &[SocketAddr],
+    map: &[i32],
+    forward: Option<&[i32]>,
+) -> Topology {
+    let names: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+    let entries = |m: &[i32]| m.iter().map(|&s| vec![s]).collect::<Vec<_>>();
+    let map = routing::VbucketMap::try_new(names, entries(map), forward.map(entries)).unwrap();
+    let placement = Placement::Vbucket {
+        map: std::sync::RwLock::new(map),
+    };
+    let mut topo = Topology::new(servers_of(addrs), placement, DownstreamProtocol::Binary);
+    topo.timeouts.downstream = std::time::Duration::from_millis(2000);
+    topo
+}
+
+/// A key whose vBucket (of `n`) is `vb`, starting the search at `from`.
+pub fn key_in_vbucket(prefix: &str, vb: u16, n: u32) -> String {
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|k| routing::vbucket_id(k.as_bytes(), n) == vb)
+        .unwrap()
+}
 
 /// A topology over `servers` with the given downstream timeout.
 pub fn topology_with_timeout(
