@@ -29,7 +29,11 @@ fn server(handshake: Vec<(u8, &'static [u8], Vec<u8>)>, status: u16) -> MockServ
             if (req.opcode, &req.key[..], &req.value) != (*opcode, *key, value) {
                 return;
             }
-            let body: &[u8] = if status == 0 { b"Authenticated" } else { b"Auth failure" };
+            let body: &[u8] = if status == 0 {
+                b"Authenticated"
+            } else {
+                b"Auth failure"
+            };
             conn.send(&binary_reply(&req, status, 0, &[], &[], body));
             if status != 0 {
                 return;
@@ -63,7 +67,10 @@ fn plain(user: &str, password: &str) -> Vec<u8> {
 
 #[test]
 fn authenticates_each_new_connection_once() {
-    let mock = server(vec![(SASL_AUTH, b"PLAIN", plain("TheUser", "ThePassword"))], 0);
+    let mock = server(
+        vec![(SASL_AUTH, b"PLAIN", plain("TheUser", "ThePassword"))],
+        0,
+    );
     let p = proxy(&mock, "TheUser", "ThePassword", "");
     let before = proxy::stats::totals().tot_downstream_auth;
     let mut c = Client::connect(p.addr());
@@ -73,10 +80,18 @@ fn authenticates_each_new_connection_once() {
     b.send(&bin(op::SET, b"k", &set_extras(0, 0), b"v", 4));
     assert_eq!(b.read_frame().status, status::OK);
     let sessions = mock.received();
-    assert!(!sessions.is_empty() && sessions.len() <= 2, "{}", sessions.len());
+    assert!(
+        !sessions.is_empty() && sessions.len() <= 2,
+        "{}",
+        sessions.len()
+    );
     for s in &sessions {
         assert_eq!(s[1], SASL_AUTH, "authentication comes first");
-        assert_eq!(s.windows(5).filter(|w| w == b"PLAIN").count(), 1, "once per connection");
+        assert_eq!(
+            s.windows(5).filter(|w| w == b"PLAIN").count(),
+            1,
+            "once per connection"
+        );
     }
     assert!(proxy::stats::totals().tot_downstream_auth > before);
 }
@@ -120,7 +135,10 @@ fn a_server_silent_during_authentication_times_out_quickly() {
     let mut c = Client::connect(p.addr());
     c.send(b"delete a\r\n");
     c.expect(b"SERVER_ERROR proxy write to downstream 127.0.0.1\r\n");
-    assert!(start.elapsed() < Duration::from_millis(1500), "auth_timeout, not downstream_timeout");
+    assert!(
+        start.elapsed() < Duration::from_millis(1500),
+        "auth_timeout, not downstream_timeout"
+    );
     assert!(proxy::stats::totals().tot_auth_timeout > before);
 }
 

@@ -16,7 +16,13 @@ const SASL_AUTH: u8 = 0x21;
 const AUTH_ERROR: u16 = 0x20;
 
 fn sasl(user: &str, password: &str, opaque: u32) -> Vec<u8> {
-    bin(SASL_AUTH, b"PLAIN", &[], format!("\0{user}\0{password}").as_bytes(), opaque)
+    bin(
+        SASL_AUTH,
+        b"PLAIN",
+        &[],
+        format!("\0{user}\0{password}").as_bytes(),
+        opaque,
+    )
 }
 
 /// A gateway with buckets bucket0 → nodes[0], bucket1 → nodes[1] (and
@@ -51,20 +57,30 @@ fn null_bucket_until_a_client_authenticates() {
     b.send(&bin(op::SET, b"a", &set_extras(0, 0), b"x", 4));
     for opaque in [3, 4] {
         let f = b.read_frame();
-        assert_eq!((f.status, f.opaque, f.value), (AUTH_ERROR, opaque, b"Auth failure".to_vec()));
+        assert_eq!(
+            (f.status, f.opaque, f.value),
+            (AUTH_ERROR, opaque, b"Auth failure".to_vec())
+        );
     }
     let mut a = Client::connect(addr);
     a.send(b"get a\r\nset a 0 0 1\r\nx\r\nget a b\r\ndelete a\r\n");
     a.expect(b"END\r\nSERVER_ERROR unauthorized, null bucket\r\nEND\r\n");
     a.expect(b"SERVER_ERROR unauthorized, null bucket\r\n");
-    assert!(nodes.iter().all(|n| n.seen().is_empty()), "servers untouched");
+    assert!(
+        nodes.iter().all(|n| n.seen().is_empty()),
+        "servers untouched"
+    );
 
     for (user, password) in [("bucket0", "wrong"), ("", "somePassword"), ("bucket0", "")] {
         b.send(&sasl(user, password, 5));
         let f = b.read_frame();
         assert_eq!((f.status, f.value), (AUTH_ERROR, b"Auth failure".to_vec()));
         b.send(&bin(op::GETK, b"a", &[], &[], 6));
-        assert_eq!(b.read_frame().status, AUTH_ERROR, "still in the NULL bucket");
+        assert_eq!(
+            b.read_frame().status,
+            AUTH_ERROR,
+            "still in the NULL bucket"
+        );
     }
     b.send(&sasl("bucket0", "passwordGood0", 7));
     let f = b.read_frame();
@@ -74,7 +90,10 @@ fn null_bucket_until_a_client_authenticates() {
     assert_eq!(b.read_frame().status, 0);
     assert_eq!(b.read_frame().value, b"x");
     let seen = nodes[0].seen();
-    assert_eq!(seen[0].opcode, SASL_AUTH, "the downstream connection authenticates");
+    assert_eq!(
+        seen[0].opcode, SASL_AUTH,
+        "the downstream connection authenticates"
+    );
     assert_eq!(seen[0].value, b"\0bucket0\0passwordGood0");
     assert_eq!(seen.iter().filter(|s| s.opcode == SASL_AUTH).count(), 1);
 
@@ -86,7 +105,11 @@ fn null_bucket_until_a_client_authenticates() {
     b.send(&sasl("bucket1", "bad", 12));
     assert_eq!(b.read_frame().status, AUTH_ERROR);
     b.send(&bin(op::GETK, b"a", &[], &[], 13));
-    assert_eq!(b.read_frame().status, 0x0001, "a failed switch stays in bucket1");
+    assert_eq!(
+        b.read_frame().status,
+        0x0001,
+        "a failed switch stays in bucket1"
+    );
 }
 
 #[test]
@@ -98,7 +121,10 @@ fn default_bucket_name_picks_the_starting_bucket() {
     a.send(b"set k 0 0 1\r\nx\r\n");
     a.expect(b"STORED\r\n");
     assert_eq!(nodes[2].value("k").as_deref(), Some("x"));
-    assert!(nodes[2].keys(SASL_AUTH).is_empty(), "bucket default: no SASL");
+    assert!(
+        nodes[2].keys(SASL_AUTH).is_empty(),
+        "bucket default: no SASL"
+    );
     let mut b = Client::connect(l.local_addrs()[0]);
     b.send(&sasl("bucket0", "passwordGood0", 1));
     assert_eq!(b.read_frame().status, 0);
@@ -130,7 +156,8 @@ fn clients_before_the_first_config_get_errors_then_service() {
     b.send(&bin(op::GETK, b"k", &[], &[], 1));
     assert_eq!(b.read_frame().status, 0x0084);
     let body = buckets_json(&[bucket_json("default", "", &[node.addr()], &[0, 0])]);
-    g.apply_body(body.as_bytes(), &Behaviors::default()).unwrap();
+    g.apply_body(body.as_bytes(), &Behaviors::default())
+        .unwrap();
     a.send(b"set k 0 0 1\r\nx\r\n");
     a.expect(b"STORED\r\n");
     b.send(&bin(op::GETK, b"k", &[], &[], 2));

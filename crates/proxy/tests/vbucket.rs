@@ -82,7 +82,10 @@ fn the_forward_map_names_the_new_master() {
     b.send(&bin(op::GETK, k.as_bytes(), &[], &[], 2));
     assert_eq!(b.read_frame().status, 0);
     let f = b.read_frame();
-    assert_eq!((f.status, f.key, f.value), (0, k.clone().into_bytes(), b"v".to_vec()));
+    assert_eq!(
+        (f.status, f.key, f.value),
+        (0, k.clone().into_bytes(), b"v".to_vec())
+    );
     assert!(nodes[1].seen().is_empty(), "not the next server");
     assert_eq!(nodes[2].value(&k).as_deref(), Some("v"));
 }
@@ -113,8 +116,12 @@ fn multi_get_straddling_a_moved_vbucket_returns_each_hit_once() {
     let nodes = [Node::start(), Node::start()];
     let addrs = [nodes[0].addr(), nodes[1].addr()];
     // vBucket 1 moved to server 1; the map still says server 0.
-    let stay: Vec<String> = (0..3).map(|i| key_in_vbucket(&format!("s{i}-"), 0, 2)).collect();
-    let moved: Vec<String> = (0..3).map(|i| key_in_vbucket(&format!("m{i}-"), 1, 2)).collect();
+    let stay: Vec<String> = (0..3)
+        .map(|i| key_in_vbucket(&format!("s{i}-"), 0, 2))
+        .collect();
+    let moved: Vec<String> = (0..3)
+        .map(|i| key_in_vbucket(&format!("m{i}-"), 1, 2))
+        .collect();
     for k in &stay {
         nodes[0].put(k, &format!("{k}@0"));
     }

@@ -188,7 +188,10 @@ impl RestConn {
 
     /// Writes `bytes` as they are; false if the peer went away.
     pub fn raw(&mut self, bytes: &[u8]) -> bool {
-        self.stream.write_all(bytes).and_then(|_| self.stream.flush()).is_ok()
+        self.stream
+            .write_all(bytes)
+            .and_then(|_| self.stream.flush())
+            .is_ok()
     }
 
     /// A 200 head announcing a chunked body.
@@ -222,13 +225,19 @@ impl RestConn {
     /// it, the server is dropped, or `limit` passes.
     pub fn hold(&mut self, limit: Duration) {
         let start = Instant::now();
-        let _ = self.stream.set_read_timeout(Some(Duration::from_millis(20)));
+        let _ = self
+            .stream
+            .set_read_timeout(Some(Duration::from_millis(20)));
         let mut buf = [0u8; 256];
         while start.elapsed() < limit {
             match self.stream.read(&mut buf) {
                 Ok(0) => return,
                 Ok(_) => {}
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) => {}
                 Err(_) => return,
             }
         }

@@ -89,11 +89,7 @@ pub const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5
 
 /// A vBucket topology over `addrs` (binary downstream) with `map` (one
 /// master per vBucket) and an optional forward map.
-pub fn vbucket_topology(
-    addrs: &[SocketAddr],
-    map: &[i32],
-    forward: Option<&[i32]>,
-) -> Topology {
+pub fn vbucket_topology(addrs: &[SocketAddr], map: &[i32], forward: Option<&[i32]>) -> Topology {
     let names: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
     let entries = |m: &[i32]| m.iter().map(|&s| vec![s]).collect::<Vec<_>>();
     let map = routing::VbucketMap::try_new(names, entries(map), forward.map(entries)).unwrap();

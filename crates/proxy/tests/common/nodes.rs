@@ -28,7 +28,9 @@ pub struct Node {
 }
 
 const NOT_MY_VBUCKET: u16 = 0x0007;
-const KEYLESS: &[u8] = &[0x07, 0x08, 0x0a, 0x0b, 0x10, 0x17, 0x18, 0x1b, 0x20, 0x21, 0x22];
+const KEYLESS: &[u8] = &[
+    0x07, 0x08, 0x0a, 0x0b, 0x10, 0x17, 0x18, 0x1b, 0x20, 0x21, 0x22,
+];
 
 impl Node {
     pub fn start() -> Node {
@@ -44,8 +46,8 @@ impl Node {
                     vbucket: req.vbucket,
                     value: req.value.clone(),
                 });
-                let refused = !KEYLESS.contains(&req.opcode)
-                    && r.lock().unwrap().contains(&req.vbucket);
+                let refused =
+                    !KEYLESS.contains(&req.opcode) && r.lock().unwrap().contains(&req.vbucket);
                 let reply = if refused {
                     binary_reply(&req, NOT_MY_VBUCKET, 0, &[], &[], b"Not my vbucket")
                 } else {
