@@ -119,9 +119,11 @@ mod tests {
     fn credentials_follow_moxi() {
         let named = format!(r#"{{"name":"b0","saslPassword":"pw","vBucketServerMap":{MAP}}}"#);
         let cfg = VbucketConfig::parse(&named).unwrap();
-        let mut b = Behaviors::default();
-        b.usr = "u".into();
-        b.pwd = "p".into();
+        let mut b = Behaviors {
+            usr: "u".into(),
+            pwd: "p".into(),
+            ..Behaviors::default()
+        };
         let auth = bucket(&cfg, &b).unwrap().auth.unwrap();
         assert_eq!((auth.user.as_str(), auth.password.as_str()), ("b0", "pw"));
         let default = VbucketConfig::parse(MAP).unwrap();

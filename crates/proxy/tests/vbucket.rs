@@ -56,14 +56,14 @@ fn not_my_vbucket_moves_the_vbucket_to_the_next_server() {
     let mut c = Client::connect(proxy.addr());
     c.send(format!("set {k1} 0 0 2\r\nv1\r\n").as_bytes());
     c.expect(b"STORED\r\n");
-    assert_eq!(nodes[0].keys(op::SET), [k1.clone()], "refused first");
+    assert_eq!(nodes[0].keys(op::SET), [k1.as_str()], "refused first");
     assert_eq!(nodes[1].value(&k1).as_deref(), Some("v1"), "then re-sent");
     // The map remembers: the next key of vBucket 1 goes straight to 1.
     let mut b = Client::connect(proxy.addr());
     b.send(&bin(op::SET, k2.as_bytes(), &set_extras(0, 0), b"v2", 3));
     let f = b.read_frame();
     assert_eq!((f.status, f.opaque), (0, 3));
-    assert_eq!(nodes[0].keys(op::SET), [k1.clone()]);
+    assert_eq!(nodes[0].keys(op::SET), [k1.as_str()]);
     assert_eq!(nodes[1].value(&k2).as_deref(), Some("v2"));
     let after = proxy::stats::totals();
     assert!(after.tot_retry_vbucket > before.tot_retry_vbucket);

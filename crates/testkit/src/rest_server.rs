@@ -250,10 +250,13 @@ impl Drop for RestConn {
     }
 }
 
+/// Queued chunks (`None`: end of stream) and the signal that one arrived.
+type Queue = (Mutex<VecDeque<Option<Vec<u8>>>>, Condvar);
+
 /// A queue of chunks a test feeds to a streaming script.
 #[derive(Clone, Default)]
 pub struct Feed {
-    inner: Arc<(Mutex<VecDeque<Option<Vec<u8>>>>, Condvar)>,
+    inner: Arc<Queue>,
 }
 
 impl Feed {
