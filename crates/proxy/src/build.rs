@@ -116,6 +116,26 @@ mod tests {
     }
 
     #[test]
+    fn ketama_buckets_hash_their_nodes() {
+        let json = r#"{"name":"m","nodeLocator":"ketama","nodes":[
+            {"hostname":"a:8091","ports":{"direct":11211}},
+            {"hostname":"b:8091","ports":{"direct":11212}}]}"#;
+        let cfg = VbucketConfig::parse(json).unwrap();
+        let topo = bucket(&cfg, &Behaviors::default()).unwrap();
+        assert!(!topo.is_vbucket());
+        assert_eq!(topo.address(1), "b:11212");
+        let locator = routing::Locator::moxi_ketama_weighted(&topo.servers).unwrap();
+        for key in ["x", "y", "zz"] {
+            let t = topo.locate(key.as_bytes()).unwrap();
+            assert_eq!(
+                (t.server, t.vbucket),
+                (locator.locate(key.as_bytes()), None)
+            );
+        }
+        assert_eq!(topo.auth.unwrap().user, "m");
+    }
+
+    #[test]
     fn credentials_follow_moxi() {
         let named = format!(r#"{{"name":"b0","saslPassword":"pw","vBucketServerMap":{MAP}}}"#);
         let cfg = VbucketConfig::parse(&named).unwrap();

@@ -86,21 +86,21 @@ pub async fn watch(
     let mut ever_applied = false;
     loop {
         let mut progressed = false;
+        let mut failures = Vec::new();
         for url in &urls {
             let creds = credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
             let (ended, applied) = fetch(url, creds, &options, &mut apply).await;
             ever_applied |= applied;
             match ended {
                 Ended::Normally => progressed = true,
-                Ended::Refused => {
-                    log::error!("config refused, from REST server: {}", url.as_str())
-                }
-                Ended::Failed(why) => {
-                    log::warn!("REST error: {why} from: {}", url.as_str());
+                Ended::Refused => failures.push(format!("{} (config refused)", url.as_str())),
+                Ended::Failed(why) if applied => {
                     // A stream that delivered configs and then dropped is
                     // reconnected promptly, not backed off.
-                    progressed |= applied;
+                    log::warn!("REST stream ended: {why}, from: {}", url.as_str());
+                    progressed = true;
                 }
+                Ended::Failed(why) => failures.push(format!("{} ({why})", url.as_str())),
             }
             if progressed {
                 break;
@@ -111,7 +111,6 @@ pub async fn watch(
             tokio::time::sleep(options.repoll).await;
             continue;
         }
-        let list: Vec<&str> = urls.iter().map(|u| u.as_str()).collect();
         let level = if ever_applied {
             log::Level::Error
         } else {
@@ -120,7 +119,7 @@ pub async fn watch(
         log::log!(
             level,
             "could not contact REST server(s): {}; perhaps they are unavailable or still initializing; retrying in {:?}",
-            list.join("|"),
+            failures.join(" | "),
             backoff
         );
         tokio::time::sleep(backoff).await;
@@ -202,8 +201,10 @@ async fn fetch(
         Err(_) => return (Ended::Failed("no response head in time".into()), false),
     };
     if head.status == 401 {
-        log::error!("Authentication failure, from REST server: {}", url.as_str());
-        return (Ended::Failed("HTTP 401".into()), false);
+        return (
+            Ended::Failed("HTTP 401: Authentication failure".into()),
+            false,
+        );
     }
     if head.status != 200 {
         let why = format!("HTTP {} {}", head.status, head.reason);

@@ -184,3 +184,45 @@ fn no_buckets_closes_new_clients() {
     old.send(b"set k 0 0 1\r\nx\r\n");
     old.expect(b"SERVER_ERROR proxy write to downstream\r\n");
 }
+
+#[test]
+fn requests_in_flight_finish_on_their_snapshot() {
+    let gate = testkit::rest_server::Feed::new();
+    let g2 = gate.clone();
+    let old = testkit::mock::MockServer::start(move |conn| {
+        let mut run = Vec::new();
+        while let Some(testkit::mock::Received::Binary(req)) = conn.read_request() {
+            if req.opcode != op::NOOP {
+                run.push(req);
+                continue;
+            }
+            g2.next();
+            for r in run.drain(..) {
+                conn.send(&testkit::mock::binary_reply(
+                    &r, 0, 1, &[0; 4], &r.key, b"old",
+                ));
+            }
+            conn.send(&testkit::mock::empty_cache_binary_reply(&req));
+        }
+    })
+    .unwrap();
+    let new = Node::start();
+    new.put("k", "new");
+    let g = Gateway::new(DefaultBucket::First, protocol::Limits::default());
+    let l = common::start_gateway(g.clone());
+    let apply = |addr| {
+        let body = buckets_json(&[bucket_json("default", "", &[addr], &[0])]);
+        g.apply_body(body.as_bytes(), &Behaviors::default())
+            .unwrap();
+    };
+    apply(old.addr());
+    let mut c = Client::connect(l.local_addrs()[0]);
+    c.send(b"get k\r\n");
+    let asked = |b: &[u8]| b.windows(2).any(|w| w == [0x80, op::NOOP]);
+    assert!(old.wait_for(common::CLIENT_TIMEOUT, asked));
+    apply(new.addr());
+    gate.push(Vec::new());
+    c.expect(b"VALUE k 0 3\r\nold\r\nEND\r\n");
+    c.send(b"get k\r\n");
+    c.expect(b"VALUE k 0 3\r\nnew\r\nEND\r\n");
+}
