@@ -47,7 +47,12 @@ fn is_not_my_vbucket(frames: &[Response]) -> bool {
 
 /// Sends `down` (one key's request) to the key's server with the key's
 /// vBucket id, re-sending after NOT_MY_VBUCKET as moxi does.
-pub async fn send_keyed(topo: &Topology, key: &[u8], affinity: usize, down: DownRequest) -> Sent {
+pub async fn send_keyed(
+    topo: &Topology,
+    key: &[u8],
+    affinity: usize,
+    mut down: DownRequest,
+) -> Sent {
     let mut retries = 0;
     loop {
         let Some(target) = topo.locate(key) else {
@@ -56,27 +61,26 @@ pub async fn send_keyed(topo: &Topology, key: &[u8], affinity: usize, down: Down
                 result: Err(DownError::Connect),
             };
         };
-        let mut req = down.clone();
-        if let Some(vb) = target.vbucket {
-            match &mut req {
-                DownRequest::One(r) => r.vbucket = vb,
-                DownRequest::MultiGet { vbuckets, .. } => *vbuckets = vec![vb],
-            }
-        }
-        let result = send(topo, target.server, affinity, req).await;
-        if let (Some(vb), Ok(frames)) = (target.vbucket, &result) {
-            if is_not_my_vbucket(frames) && retries < topo.vbucket_retry_limit() {
-                retries += 1;
-                topo.not_my_vbucket(vb, target.server);
-                bump(|s| &s.tot_retry);
-                bump(|s| &s.tot_retry_vbucket);
-                continue;
-            }
-        }
-        return Sent {
-            server: Some(target.server),
-            result,
+        let server = Some(target.server);
+        let Some(vb) = target.vbucket else {
+            // Hashed pools never retry here: no copy kept.
+            let result = send(topo, target.server, affinity, down).await;
+            return Sent { server, result };
         };
+        match &mut down {
+            DownRequest::One(r) => r.vbucket = vb,
+            DownRequest::MultiGet { vbuckets, .. } => *vbuckets = vec![vb],
+        }
+        let result = send(topo, target.server, affinity, down.clone()).await;
+        let refused = matches!(&result, Ok(frames) if is_not_my_vbucket(frames));
+        if refused && retries < topo.vbucket_retry_limit() {
+            retries += 1;
+            topo.not_my_vbucket(vb, target.server);
+            bump(|s| &s.tot_retry);
+            bump(|s| &s.tot_retry_vbucket);
+            continue;
+        }
+        return Sent { server, result };
     }
 }
 
