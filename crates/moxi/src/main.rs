@@ -62,6 +62,11 @@ fn main() -> ExitCode {
             eprintln!("moxi: proxy listening on {addr}");
         }
     }
+    if let Some((listener, _, _)) = &running.gateway {
+        for addr in listener.local_addrs() {
+            eprintln!("moxi: REST buckets listening on {addr}");
+        }
+    }
     if let Some(server) = &running.server {
         for addr in server.local_addrs() {
             eprintln!("moxi: embedded server listening on {addr}");

@@ -4,9 +4,10 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use config::{Behaviors, Cluster, PoolServers};
+use config::{Behaviors, Cluster, PoolServers, RestConfig};
 use protocol::Limits;
-use proxy::topology::{DownstreamProtocol, Placement, Timeouts, Topology};
+use proxy::gateway::Gateway;
+use proxy::rest::{WatchOptions, Watcher};
 use proxy::PoolShared;
 use server::listener::{ConnLimit, Listener};
 use server::runtime::Workers;
@@ -16,8 +17,11 @@ use crate::cli::Options;
 
 /// Everything that must stay alive while moxi runs.
 pub struct Running {
-    /// Proxy listeners, one per `-z` pool.
+    /// Proxy listeners, one per static `-z` pool.
     pub proxies: Vec<(Listener, Arc<PoolShared>)>,
+    /// REST mode: the buckets' listener, their gateway and the config
+    /// watcher.
+    pub gateway: Option<(Listener, Arc<Gateway>, Watcher)>,
     /// The embedded server, when `-p` was given.
     pub server: Option<Server>,
     /// Client connections of every listener (proxy and server alike).
@@ -30,6 +34,9 @@ impl Running {
     /// Closes every listening socket (SIGTERM's first step).
     pub fn stop_listening(&mut self) {
         for (listener, _) in &mut self.proxies {
+            listener.stop();
+        }
+        if let Some((listener, _, _)) = &mut self.gateway {
             listener.stop();
         }
         if let Some(server) = &mut self.server {
@@ -76,67 +83,33 @@ pub fn behaviors(opts: &Options) -> Result<Behaviors, StartError> {
     Ok(behaviors)
 }
 
-/// Builds the topology of one static pool.
-pub fn topology(servers: &[routing::Server], b: &Behaviors) -> Result<Topology, StartError> {
-    let locator = b
-        .mcs_opts
-        .locator(servers)
-        .map_err(|e| StartError(format!("ERROR: bad server list: {e}")))?;
-    Ok(Topology {
-        servers: servers.to_vec(),
-        placement: Placement::Hashed { locator },
-        protocol: match b.downstream_protocol {
-            config::DownstreamProtocol::Ascii => DownstreamProtocol::Ascii,
-            config::DownstreamProtocol::Binary => DownstreamProtocol::Binary,
-        },
-        timeouts: Timeouts {
-            connect: b.connect_timeout,
-            downstream: b.downstream_timeout,
-        },
-        conns_per_server: (b.downstream_conn_max as usize).clamp(1, 16),
-    })
-}
-
 /// Starts everything the options ask for.
 pub fn start(opts: &Options) -> Result<Running, StartError> {
     let settings = opts.settings.clone();
     let workers = Workers::start(settings.threads, "worker")
         .map_err(|e| StartError(format!("ERROR: {e}")))?;
     let mut proxies = Vec::new();
+    let mut gateway = None;
     let conns = ConnLimit::new(settings.max_conns);
+    let limits = Limits::default().with_max_value_len(settings.item_size_max);
     if let Some(z) = &opts.cluster {
         let b = behaviors(opts)?;
         let cluster =
             config::parse_cluster(z, read_file).map_err(|e| StartError(format!("ERROR: {e}")))?;
-        let pools = match cluster {
-            Cluster::Static(pools) => pools,
-            Cluster::Rest(_) => {
-                return Err(StartError(
-                    "ERROR: REST/HTTP cluster configurations are not supported yet".into(),
-                ))
-            }
+        let ctx = ListenCtx {
+            listen: &settings.listen,
+            backlog: settings.backlog,
+            workers: &workers,
+            conns: &conns,
+            limits,
         };
-        for pool in pools {
-            let servers = match &pool.servers {
-                PoolServers::List(s) => s.clone(),
-                PoolServers::Vbucket(_) => {
-                    return Err(StartError(
-                        "ERROR: vBucket configurations are not supported yet".into(),
-                    ))
+        match cluster {
+            Cluster::Static(pools) => {
+                for pool in pools {
+                    proxies.push(static_pool(&ctx, pool.port, &pool.servers, &b)?);
                 }
-            };
-            let topo = topology(&servers, &b)?;
-            let limits = Limits::default().with_max_value_len(settings.item_size_max);
-            let shared = PoolShared::new(topo, limits);
-            let addrs = listen_addrs(&settings.listen, pool.port);
-            let listener = proxy::listen(&addrs, settings.backlog, workers.clone(), conns.clone(), shared.clone())
-                .map_err(|_| {
-                    StartError(format!(
-                        "ERROR: could not listen on port {}. Please use -Z port_listen=PORT_NUM to specify a different port number.",
-                        pool.port
-                    ))
-                })?;
-            proxies.push((listener, shared));
+            }
+            Cluster::Rest(rest) => gateway = Some(rest_gateway(&ctx, &rest, b)?),
         }
     }
     let server = if opts.port_given {
@@ -157,8 +130,9 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
     } else {
         None
     };
-    if !proxies.is_empty() || server.is_some() {
-        // Static topologies are loaded now: the process is ready.
+    if gateway.is_none() {
+        // Static topologies are loaded now: the process is ready. In REST
+        // mode the gateway counts each applied config instead.
         proxy::metrics::bump_config_version();
     }
     let admin = match opts.metrics {
@@ -179,10 +153,81 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
     };
     Ok(Running {
         proxies,
+        gateway,
         server,
         conns,
         admin,
     })
+}
+
+/// What every listener of this process shares.
+struct ListenCtx<'a> {
+    listen: &'a [IpAddr],
+    backlog: u32,
+    workers: &'a Arc<Workers>,
+    conns: &'a Arc<ConnLimit>,
+    limits: Limits,
+}
+
+fn listen_error(port: u16) -> StartError {
+    StartError(format!(
+        "ERROR: could not listen on port {port}. Please use -Z port_listen=PORT_NUM to specify a different port number."
+    ))
+}
+
+/// One static `PORT=SERVERS` section: a hashed list or a vBucket map.
+fn static_pool(
+    ctx: &ListenCtx<'_>,
+    port: u16,
+    servers: &PoolServers,
+    b: &Behaviors,
+) -> Result<(Listener, Arc<PoolShared>), StartError> {
+    let topo = match servers {
+        PoolServers::List(s) => proxy::build::hashed(s, b),
+        PoolServers::Vbucket(cfg) => proxy::build::bucket(cfg, b),
+    }
+    .map_err(|e| StartError(format!("ERROR: port {port}: {e}")))?;
+    let shared = PoolShared::new(topo, ctx.limits);
+    let addrs = listen_addrs(ctx.listen, port);
+    let workers = ctx.workers.clone();
+    let listener = proxy::listen(
+        &addrs,
+        ctx.backlog,
+        workers,
+        ctx.conns.clone(),
+        shared.clone(),
+    )
+    .map_err(|_| listen_error(port))?;
+    Ok((listener, shared))
+}
+
+/// REST mode: every bucket on `-Z port_listen`, configs from the watcher.
+fn rest_gateway(
+    ctx: &ListenCtx<'_>,
+    rest: &RestConfig,
+    b: Behaviors,
+) -> Result<(Listener, Arc<Gateway>, Watcher), StartError> {
+    let gateway = Gateway::new(b.default_bucket_name.clone(), ctx.limits);
+    let addrs = listen_addrs(ctx.listen, b.port_listen);
+    let workers = ctx.workers.clone();
+    let conns = ctx.conns.clone();
+    let listener = proxy::listen_gateway(&addrs, ctx.backlog, workers, conns, gateway.clone())
+        .map_err(|_| listen_error(b.port_listen))?;
+    let credentials = rest
+        .credentials(&b)
+        .map(|(u, p)| (u.to_owned(), p.to_owned()));
+    for w in &rest.warnings {
+        log::warn!("{w}");
+    }
+    let watcher = proxy::rest::spawn(
+        gateway.clone(),
+        rest.urls.clone(),
+        credentials,
+        b,
+        WatchOptions::default(),
+    )
+    .map_err(|e| StartError(format!("ERROR: could not start the REST watcher: {e}")))?;
+    Ok((listener, gateway, watcher))
 }
 
 fn listen_addrs(listen: &[IpAddr], port: u16) -> Vec<SocketAddr> {

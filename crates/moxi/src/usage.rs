@@ -27,8 +27,12 @@ Embedded server (memcached 1.6 flags):
 -V, --version             print version and exit
 
 Proxy (moxi flags):
--z <PORT=host[:port[:weight]],...>  cluster configuration (see README)
--Z <key=value,...>        proxy behaviors (see README)
+-z <PORT=host[:port[:weight]],...>  cluster configuration (see README); also
+   -z 'PORT={{vBucket JSON}}', -z ./file.cfg (holding PORT = {{json}}),
+   -z 'url=http://HOST:PORT/pools/default/bucketsStreaming/BUCKET[|url2...]'
+   (optionally auth=USER%PASS,url=...), or a trailing http://... argument
+-Z <key=value,...>        proxy behaviors (see README), e.g. port_listen=11211,
+                          usr=,pwd=,bucket=,default_bucket_name=,auth_timeout=100
 --metrics <addr:port>     serve /metrics (Prometheus) and /healthz over HTTP
 
 Accepted for compatibility and ignored (they mean nothing for this engine):

@@ -7,31 +7,36 @@
 //! and a run of quiet GETKQs is closed by a NOOP whose opaque ends it.
 //! Every request sent here is loud, so each gets at least one reply frame:
 //! quiet and noreply semantics are applied upstream, which keeps matching
-//! exact.
+//! exact. A connection with credentials authenticates ([`crate::auth`])
+//! before its writer starts; a failed handshake is a connect error.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use bytes::BytesMut;
-use protocol::{
-    ascii, binary, Command, Get, GetKind, Key, Limits, Request, Response, REALTIME_MAXDELTA,
-};
+use protocol::{ascii, binary, GetKind, Key, Limits, Request, Response, Status};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::DownError;
-use crate::topology::{DownstreamProtocol, Timeouts};
+use crate::topology::{DownAuth, DownstreamProtocol, Timeouts};
+use crate::wire::{encode_ascii, encode_binary, with_wire_exptimes, Expect};
 
 /// What to send.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum DownRequest {
     /// One loud request; its reply is one frame (stats: frames up to `End`).
     One(Request),
     /// A multi-get of distinct keys: ascii `get k1 k2 ...` (`END` ends it) or
-    /// binary GETKQ per key plus a NOOP that ends it.
+    /// binary GETKQ per key plus a NOOP that ends it. The reply frames are
+    /// the hits; a binary server's NOT_MY_VBUCKET for one key of the run
+    /// comes back as `Response::Status { status: NotMyVbucket, message }`
+    /// whose message is that key (the reply itself names no key; moxi
+    /// matched it by opaque, as this does).
     MultiGet {
         /// get/gets/gat/gats.
         kind: GetKind,
@@ -39,6 +44,8 @@ pub enum DownRequest {
         exptime: i64,
         /// Distinct keys.
         keys: Vec<Key>,
+        /// The vBucket of each key (binary only); empty: all 0.
+        vbuckets: Vec<u16>,
     },
 }
 
@@ -50,19 +57,11 @@ struct Outgoing {
     tx: oneshot::Sender<DownResult>,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Expect {
-    /// One frame.
-    Single { opaque: u32 },
-    /// Frames until `End` (ascii get and stats, binary stats).
-    UntilEnd,
-    /// Binary frames until the reply whose opaque is this (the NOOP).
-    UntilOpaque(u32),
-}
-
 struct Pending {
     expect: Expect,
     frames: Vec<Response>,
+    /// The keys of a GETKQ run, in opaque order.
+    keys: Vec<Key>,
     tx: Option<oneshot::Sender<DownResult>>,
 }
 
@@ -74,11 +73,23 @@ pub struct DownConn {
 }
 
 impl DownConn {
-    /// Starts connecting to `addr` on the current worker.
-    pub fn spawn(addr: String, protocol: DownstreamProtocol, timeouts: Timeouts) -> DownConn {
+    /// Starts connecting to `addr` on the current worker; with `auth`, the
+    /// connection authenticates before its first request.
+    pub fn spawn(
+        addr: String,
+        protocol: DownstreamProtocol,
+        timeouts: Timeouts,
+        auth: Option<Arc<DownAuth>>,
+    ) -> DownConn {
         let (tx, rx) = mpsc::unbounded_channel();
         let dead = Rc::new(Cell::new(false));
-        tokio::task::spawn_local(run(addr, protocol, timeouts, rx, dead.clone()));
+        let conn = Conn {
+            addr,
+            protocol,
+            timeouts,
+            auth,
+        };
+        tokio::task::spawn_local(run(conn, rx, dead.clone()));
         DownConn { tx, dead }
     }
 
@@ -97,26 +108,42 @@ impl DownConn {
     }
 }
 
-async fn run(
+/// What a connection task needs to open its socket.
+struct Conn {
     addr: String,
     protocol: DownstreamProtocol,
     timeouts: Timeouts,
-    mut rx: mpsc::UnboundedReceiver<Outgoing>,
-    dead: Rc<Cell<bool>>,
-) {
-    let connect = tokio::time::timeout(timeouts.connect, TcpStream::connect(&addr)).await;
-    let stream = match connect {
-        Ok(Ok(s)) => s,
-        Ok(Err(_)) | Err(_) => {
-            dead.set(true);
-            rx.close();
-            while let Ok(o) = rx.try_recv() {
-                let _ = o.tx.send(Err(DownError::Connect));
-            }
-            return;
-        }
-    };
+    auth: Option<Arc<DownAuth>>,
+}
+
+/// Connects and, with credentials, authenticates; `None` on any failure.
+async fn open(conn: &Conn) -> Option<TcpStream> {
+    let connect = tokio::time::timeout(conn.timeouts.connect, TcpStream::connect(&conn.addr));
+    let mut stream = connect.await.ok()?.ok()?;
     let _ = stream.set_nodelay(true);
+    if let Some(auth) = &conn.auth {
+        if let Err(e) = crate::auth::handshake(&mut stream, auth, conn.timeouts.auth).await {
+            log::warn!(
+                "downstream {}: authentication as {:?} failed: {e}",
+                conn.addr,
+                auth.user
+            );
+            return None;
+        }
+    }
+    Some(stream)
+}
+
+async fn run(conn: Conn, mut rx: mpsc::UnboundedReceiver<Outgoing>, dead: Rc<Cell<bool>>) {
+    let protocol = conn.protocol;
+    let Some(stream) = open(&conn).await else {
+        dead.set(true);
+        rx.close();
+        while let Ok(o) = rx.try_recv() {
+            let _ = o.tx.send(Err(DownError::Connect));
+        }
+        return;
+    };
     let (rd, wr) = stream.into_split();
     let pending: Rc<RefCell<VecDeque<Pending>>> = Rc::default();
     let reason = tokio::select! {
@@ -180,6 +207,10 @@ fn enqueue(
 ) {
     let mark = wbuf.len();
     let req = with_wire_exptimes(o.req, protocol);
+    let keys = match (&req, protocol) {
+        (DownRequest::MultiGet { keys, .. }, DownstreamProtocol::Binary) => keys.clone(),
+        _ => Vec::new(),
+    };
     let expect = match protocol {
         DownstreamProtocol::Ascii => encode_ascii(&req, wbuf),
         DownstreamProtocol::Binary => encode_binary(req, opaque, wbuf),
@@ -188,126 +219,12 @@ fn enqueue(
         Some(expect) => pending.borrow_mut().push_back(Pending {
             expect,
             frames: Vec::new(),
+            keys,
             tx: Some(o.tx),
         }),
         None => {
             wbuf.truncate(mark);
             let _ = o.tx.send(Err(DownError::Unencodable));
-        }
-    }
-}
-
-/// Rewrites exptimes the downstream protocol cannot carry as they are.
-/// ascii → binary: memcached's text protocol treats a negative exptime as
-/// `REALTIME_MAXDELTA + 1`, an absolute time in 1970, i.e. already expired
-/// (`EXPTIME_TO_POSITIVE_TIME`, proto_text.c); binary has no negative
-/// exptimes, so a binary server is sent that value. binary → ascii: an
-/// ascii server truncates an exptime above `i32::MAX` to a negative int32
-/// and expires the item at once; the nearest it can take is `i32::MAX`.
-fn with_wire_exptimes(req: DownRequest, protocol: DownstreamProtocol) -> DownRequest {
-    let fix = |exptime: i64| match protocol {
-        DownstreamProtocol::Binary if exptime < 0 => REALTIME_MAXDELTA + 1,
-        DownstreamProtocol::Ascii => exptime.min(i64::from(i32::MAX)),
-        DownstreamProtocol::Binary => exptime,
-    };
-    match req {
-        DownRequest::One(mut r) => {
-            match &mut r.command {
-                Command::Store(s) => s.exptime = fix(s.exptime),
-                Command::Get(g) => g.exptime = fix(g.exptime),
-                Command::Touch { exptime, .. } => *exptime = fix(*exptime),
-                _ => {}
-            }
-            DownRequest::One(r)
-        }
-        DownRequest::MultiGet {
-            kind,
-            exptime,
-            keys,
-        } => DownRequest::MultiGet {
-            kind,
-            exptime: fix(exptime),
-            keys,
-        },
-    }
-}
-
-fn encode_ascii(req: &DownRequest, wbuf: &mut BytesMut) -> Option<Expect> {
-    match req {
-        DownRequest::One(r) => {
-            let mut r = r.clone();
-            r.quiet = false;
-            ascii::encode_request(&r, wbuf).ok()?;
-            Some(match r.command {
-                Command::Get(_) | Command::Stats { .. } => Expect::UntilEnd,
-                _ => Expect::Single { opaque: 0 },
-            })
-        }
-        DownRequest::MultiGet {
-            kind,
-            exptime,
-            keys,
-        } => {
-            let get = Get {
-                kind: *kind,
-                keys: keys.clone(),
-                exptime: *exptime,
-                with_key: true,
-            };
-            ascii::encode_request(&Request::new(Command::Get(get)), wbuf).ok()?;
-            Some(Expect::UntilEnd)
-        }
-    }
-}
-
-fn encode_binary(req: DownRequest, opaque: &mut u32, wbuf: &mut BytesMut) -> Option<Expect> {
-    let mut next = || {
-        *opaque = opaque.wrapping_add(1);
-        *opaque
-    };
-    match req {
-        DownRequest::One(mut r) => {
-            r.quiet = false;
-            r.opaque = next();
-            binary::encode_request(&r, wbuf).ok()?;
-            Some(match r.command {
-                Command::Stats { .. } => Expect::UntilEnd,
-                _ => Expect::Single { opaque: r.opaque },
-            })
-        }
-        DownRequest::MultiGet {
-            kind,
-            exptime,
-            keys,
-        } => {
-            let kind = if kind.touches() {
-                GetKind::Gat
-            } else {
-                GetKind::Get
-            };
-            for key in keys {
-                let get = Get {
-                    kind,
-                    keys: vec![key],
-                    exptime,
-                    with_key: true,
-                };
-                let r = Request {
-                    command: Command::Get(get),
-                    quiet: true,
-                    opaque: next(),
-                    vbucket: 0,
-                };
-                binary::encode_request(&r, wbuf).ok()?;
-            }
-            let noop = Request {
-                command: Command::Noop,
-                quiet: false,
-                opaque: next(),
-                vbucket: 0,
-            };
-            binary::encode_request(&noop, wbuf).ok()?;
-            Some(Expect::UntilOpaque(noop.opaque))
         }
     }
 }
@@ -345,6 +262,26 @@ async fn read_loop(
     }
 }
 
+/// A NOT_MY_VBUCKET inside a GETKQ run, renamed with the key whose GETKQ
+/// (by opaque) it answers; any other frame unchanged.
+fn name_refusal(keys: &[Key], first: u32, opaque: Option<u32>, frame: Response) -> Response {
+    let Response::Status {
+        status: Status::NotMyVbucket,
+        ..
+    } = frame
+    else {
+        return frame;
+    };
+    let index = opaque.map(|o| o.wrapping_sub(first) as usize);
+    match index.and_then(|i| keys.get(i)) {
+        Some(key) => Response::Status {
+            status: Status::NotMyVbucket,
+            message: key.0.clone(),
+        },
+        None => frame,
+    }
+}
+
 /// Hands one reply frame to the request at the head of the queue. False
 /// when the frame cannot belong to it (the connection is out of step).
 fn deliver(pending: &RefCell<VecDeque<Pending>>, opaque: Option<u32>, frame: Response) -> bool {
@@ -367,11 +304,12 @@ fn deliver(pending: &RefCell<VecDeque<Pending>>, opaque: Option<u32>, frame: Res
             }
             end
         }
-        Expect::UntilOpaque(last) => {
+        Expect::Run { first, last } => {
             if opaque == Some(last) {
                 true
             } else {
-                head.frames.push(frame);
+                head.frames
+                    .push(name_refusal(&head.keys, first, opaque, frame));
                 false
             }
         }

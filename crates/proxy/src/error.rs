@@ -5,6 +5,8 @@
 use bytes::Bytes;
 use protocol::{ErrorKind, Response, Status};
 
+use crate::topology::Unserved;
+
 /// A downstream failure. Every variant is safe to report; none is retried
 /// blindly because a write may already have reached the server.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -67,5 +69,28 @@ fn status(status: Status, message: &'static str) -> Response {
     Response::Status {
         status,
         message: Bytes::from_static(message.as_bytes()),
+    }
+}
+
+/// The reply for a request that needs servers in a pool that has none
+/// (behaviour inventory 5.5, 5.8). The NULL bucket: ascii
+/// `SERVER_ERROR unauthorized, null bucket`, binary AUTH_ERROR
+/// `Auth failure`. A bucket without a config: moxi's
+/// `SERVER_ERROR proxy write to downstream`, binary EINTERNAL. ascii
+/// get-type commands see `END` in both, as moxi sends for pools that are
+/// not vBucket-based.
+pub fn unserved_reply(why: Unserved, client: ClientProtocol, is_get: bool) -> Response {
+    match (client, why) {
+        (ClientProtocol::Binary, Unserved::NullBucket) => status(Status::AuthError, "Auth failure"),
+        (ClientProtocol::Binary, Unserved::Unconfigured) => {
+            status(Status::InternalError, "Internal error")
+        }
+        (ClientProtocol::Ascii, _) if is_get => Response::End,
+        (ClientProtocol::Ascii, Unserved::NullBucket) => {
+            Response::server_error("unauthorized, null bucket")
+        }
+        (ClientProtocol::Ascii, Unserved::Unconfigured) => {
+            Response::server_error("proxy write to downstream")
+        }
     }
 }

@@ -5,17 +5,15 @@
 //! client's command (a2b: binary ADD's "exists" is ascii's NOT_STORED) and
 //! encoded in the client's protocol.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::future::join_all;
-use protocol::{
-    ascii, binary, Command, Get, GetKind, Key, Request, Response, Status, StoreMode, Value,
-};
+use protocol::{ascii, binary, Command, GetKind, Request, Response, Status, StoreMode};
 
 use crate::downstream::{DownRequest, DownResult};
-use crate::error::{failure_reply, ClientProtocol, DownError};
+use crate::error::{failure_reply, unserved_reply, ClientProtocol, DownError};
+use crate::keyed;
 use crate::merge::StatsMerger;
 use crate::pool;
 use crate::topology::{DownstreamProtocol, Topology};
@@ -35,24 +33,13 @@ pub const VERSION: &str = concat!("1.6.18-moxi-", env!("CARGO_PKG_VERSION"));
 /// Sends one request to one server, with `downstream_timeout` and moxi's
 /// single retry when a connection turns out to be closed.
 pub async fn send(topo: &Topology, server: usize, affinity: usize, req: DownRequest) -> DownResult {
-    let retry = match &req {
-        DownRequest::One(r) => Some(DownRequest::One(r.clone())),
-        DownRequest::MultiGet {
-            kind,
-            exptime,
-            keys,
-        } => Some(DownRequest::MultiGet {
-            kind: *kind,
-            exptime: *exptime,
-            keys: keys.clone(),
-        }),
-    };
-    let first = send_once(topo, server, affinity, req).await;
-    match (first, retry) {
-        (Err(DownError::Closed | DownError::Write), Some(again)) => {
+    let again = req.clone();
+    match send_once(topo, server, affinity, req).await {
+        Err(DownError::Closed | DownError::Write) => {
+            crate::stats::bump(|s| &s.tot_retry);
             send_once(topo, server, affinity, again).await
         }
-        (other, _) => other,
+        other => other,
     }
 }
 
@@ -109,13 +96,21 @@ pub async fn handle(
 ) -> Reply {
     let mut out = Reply::default();
     let started = std::time::Instant::now();
+    if let Some(why) = topo.unserved() {
+        if needs_servers(&req.command) {
+            let is_get = matches!(req.command, Command::Get(_));
+            let reply = unserved_reply(why, client, is_get);
+            encode(client, &req, &[reply], &mut out.bytes);
+            return out;
+        }
+    }
     let frames: Vec<Response> = match &req.command {
         Command::Get(get) if client == ClientProtocol::Ascii => {
-            multi_get(&topo, get, affinity).await
+            keyed::multi_get(&topo, get, affinity).await
         }
-        Command::Get(get) => single_get(&topo, get, affinity).await,
+        Command::Get(get) => keyed::single_get(&topo, get, affinity).await,
         Command::Store(_) | Command::Arith(_) | Command::Delete { .. } | Command::Touch { .. } => {
-            vec![keyed(&topo, &req, client, affinity).await]
+            vec![keyed::keyed(&topo, &req, client, affinity).await]
         }
         Command::FlushAll { .. } => vec![flush_all(&topo, &req, client, affinity).await],
         Command::Stats { group } => stats(&topo, &req, group, client, affinity).await,
@@ -142,6 +137,20 @@ pub async fn handle(
     out
 }
 
+/// Whether a command goes to servers (rather than being answered here).
+fn needs_servers(cmd: &Command) -> bool {
+    matches!(
+        cmd,
+        Command::Get(_)
+            | Command::Store(_)
+            | Command::Arith(_)
+            | Command::Delete { .. }
+            | Command::Touch { .. }
+            | Command::FlushAll { .. }
+            | Command::Stats { .. }
+    )
+}
+
 /// Encodes reply frames for the client, applying noreply and quiet rules.
 pub fn encode(client: ClientProtocol, req: &Request, frames: &[Response], out: &mut BytesMut) {
     match client {
@@ -162,132 +171,6 @@ pub fn encode(client: ClientProtocol, req: &Request, frames: &[Response], out: &
                 }
             }
         }
-    }
-}
-
-/// ascii get/gets/gat/gats: distinct keys grouped per server, one request
-/// per server, hits written once per occurrence in the request's key order.
-async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
-    let mut groups: HashMap<usize, Vec<Key>> = HashMap::new();
-    let mut seen: HashSet<&Key> = HashSet::with_capacity(get.keys.len());
-    for key in &get.keys {
-        if seen.insert(key) {
-            groups
-                .entry(topo.locate(key.as_bytes()))
-                .or_default()
-                .push(key.clone());
-        }
-    }
-    let requests = groups.into_iter().map(|(server, keys)| {
-        send(
-            topo,
-            server,
-            affinity,
-            DownRequest::MultiGet {
-                kind: get.kind,
-                exptime: get.exptime,
-                keys,
-            },
-        )
-    });
-    let mut hits: HashMap<Key, Value> = HashMap::new();
-    let mut failure = None;
-    for result in join_all(requests).await {
-        match result {
-            // A failed server's keys read as misses in hashed pools (moxi).
-            Err(e) => failure = failure.or(Some(e)),
-            Ok(frames) => {
-                for f in frames {
-                    if let Response::Value(v) = f {
-                        hits.insert(v.key.clone(), v);
-                    }
-                }
-            }
-        }
-    }
-    let _ = failure;
-    let mut out: Vec<Response> = get
-        .keys
-        .iter()
-        .filter_map(|k| hits.get(k).cloned().map(Response::Value))
-        .collect();
-    out.push(Response::End);
-    out
-}
-
-/// A binary GET-family request: one key.
-async fn single_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
-    let Some(key) = get.keys.first() else {
-        return vec![Response::End];
-    };
-    let server = topo.locate(key.as_bytes());
-    let down = match topo.protocol {
-        DownstreamProtocol::Binary => DownRequest::One(Request::new(Command::Get(get.clone()))),
-        // b2a: ascii gets/gats, because binary replies always carry the CAS.
-        DownstreamProtocol::Ascii => DownRequest::MultiGet {
-            kind: if get.kind.touches() {
-                GetKind::Gats
-            } else {
-                GetKind::Gets
-            },
-            exptime: get.exptime,
-            keys: vec![key.clone()],
-        },
-    };
-    match send(topo, server, affinity, down).await {
-        Ok(frames) => {
-            let hit = frames.into_iter().find_map(|f| match f {
-                Response::Value(mut v) => {
-                    v.key = key.clone();
-                    Some(Response::Value(v))
-                }
-                Response::End => None,
-                other => Some(other),
-            });
-            vec![hit.unwrap_or(Response::End)]
-        }
-        // moxi turns failures into misses for ascii `get` only; binary
-        // clients get the error status (EBUSY for a timeout), quiet or not.
-        Err(e) => vec![failure_reply(
-            &e,
-            Some(topo.host(server)),
-            ClientProtocol::Binary,
-        )],
-    }
-}
-
-fn command_key(cmd: &Command) -> Option<&Key> {
-    match cmd {
-        Command::Store(s) => Some(&s.key),
-        Command::Arith(a) => Some(&a.key),
-        Command::Delete { key, .. } | Command::Touch { key, .. } => Some(key),
-        Command::Get(g) => g.keys.first(),
-        _ => None,
-    }
-}
-
-/// Store, arith, delete, touch: forwarded to the key's server.
-async fn keyed(
-    topo: &Topology,
-    req: &Request,
-    client: ClientProtocol,
-    affinity: usize,
-) -> Response {
-    let Some(key) = command_key(&req.command) else {
-        return Response::Error(protocol::ErrorKind::UnknownCommand);
-    };
-    let server = topo.locate(key.as_bytes());
-    if topo.protocol == DownstreamProtocol::Ascii && client == ClientProtocol::Binary {
-        return crate::translate::binary_to_ascii(topo, server, affinity, req, key).await;
-    }
-    let mut down = req.clone();
-    down.quiet = false;
-    match send(topo, server, affinity, DownRequest::One(down)).await {
-        Ok(frames) => match frames.into_iter().next() {
-            Some(f) => normalize(&req.command, f),
-            None => failure_reply(&DownError::Protocol, Some(topo.host(server)), client),
-        },
-        Err(e) => failure_reply(&e, Some(topo.host(server)), client),
     }
 }
 

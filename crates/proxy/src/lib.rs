@@ -1,21 +1,29 @@
 //! The proxy: upstream sessions ([`session`]), per-worker downstream
-//! connections ([`downstream`], [`pool`]), forwarding, fan-out and merge
-//! ([`forward`], [`merge`], [`translate`]), and the mapping of failures to
-//! client replies ([`error`]).
+//! connections ([`downstream`], [`pool`], [`auth`]), forwarding, fan-out
+//! and merge ([`forward`], [`keyed`], [`merge`], [`translate`]), the
+//! mapping of failures to client replies ([`error`]), topologies built from
+//! configuration ([`build`]), REST buckets ([`gateway`]) and their config
+//! watcher ([`rest`]), and the proxy's counters ([`stats`]).
 //!
 //! It owns no wire format (that is `protocol`) and no placement math (that
 //! is `routing`); it reuses the worker threads and listeners of `server`.
 
+pub mod auth;
+pub mod build;
 pub mod downstream;
 pub mod error;
 pub mod forward;
+pub mod gateway;
+pub mod keyed;
 pub mod merge;
 pub mod metrics;
 pub mod pool;
 pub mod rest;
 pub mod session;
+pub mod stats;
 pub mod topology;
 pub mod translate;
+mod wire;
 
 use std::io;
 use std::net::SocketAddr;
@@ -26,6 +34,8 @@ use protocol::Limits;
 use server::listener::{ConnLimit, Handler, Listener};
 use server::runtime::Workers;
 
+use crate::gateway::Gateway;
+use crate::session::Front;
 use crate::topology::Topology;
 
 /// State shared by every client of one proxy port.
@@ -76,8 +86,29 @@ pub fn listen(
     conns: Arc<ConnLimit>,
     shared: Arc<PoolShared>,
 ) -> io::Result<Listener> {
+    listen_front(addrs, backlog, workers, conns, Front::Pool(shared))
+}
+
+/// Starts listening for clients of a REST gateway's buckets on `addrs`.
+pub fn listen_gateway(
+    addrs: &[SocketAddr],
+    backlog: u32,
+    workers: Arc<Workers>,
+    conns: Arc<ConnLimit>,
+    gateway: Arc<Gateway>,
+) -> io::Result<Listener> {
+    listen_front(addrs, backlog, workers, conns, Front::Gateway(gateway))
+}
+
+fn listen_front(
+    addrs: &[SocketAddr],
+    backlog: u32,
+    workers: Arc<Workers>,
+    conns: Arc<ConnLimit>,
+    front: Front,
+) -> io::Result<Listener> {
     let handler: Handler = Arc::new(move |stream, guard| {
-        tokio::task::spawn_local(session::serve(stream, shared.clone(), guard));
+        tokio::task::spawn_local(session::serve(stream, front.clone(), guard));
     });
     Listener::bind(addrs, backlog, workers, conns, handler)
 }

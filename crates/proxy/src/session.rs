@@ -8,15 +8,20 @@
 //! connection, so they also reach the server in order; the few requests for
 //! which that is not enough are barriers that run alone
 //! ([`forward::is_barrier`]).
+//!
+//! A client of a [`Gateway`] port sits in a bucket: the gateway's default
+//! until a binary SASL PLAIN names another bucket's credentials (answered
+//! here, in order with the other replies, so requests decoded after it go
+//! to the new bucket).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use futures_util::FutureExt;
-use protocol::{ascii, binary, Command, Request, Response, StoreMode};
+use protocol::{ascii, binary, Command, Limits, Request, Response, Status, StoreMode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -25,7 +30,52 @@ use server::listener::ConnGuard;
 use crate::downstream::DownRequest;
 use crate::error::ClientProtocol;
 use crate::forward::{self, Reply};
+use crate::gateway::Gateway;
 use crate::PoolShared;
+
+/// What a listening port serves.
+#[derive(Clone)]
+pub enum Front {
+    /// One pool (a static `-z` section).
+    Pool(Arc<PoolShared>),
+    /// The buckets of a REST configuration.
+    Gateway(Arc<Gateway>),
+}
+
+impl Front {
+    fn limits(&self) -> Limits {
+        match self {
+            Front::Pool(p) => p.limits,
+            Front::Gateway(g) => g.limits(),
+        }
+    }
+}
+
+/// The bucket a client is in.
+enum Seat {
+    /// A fixed pool: a static port's, or the bucket a client chose.
+    Fixed(Arc<PoolShared>),
+    /// The gateway's default bucket, looked up for each request (so a
+    /// client that connected before the first config is served by it).
+    Default(Arc<Gateway>),
+}
+
+impl Seat {
+    fn pool(&self) -> Arc<PoolShared> {
+        match self {
+            Seat::Fixed(p) => p.clone(),
+            Seat::Default(g) => g.default_pool(),
+        }
+    }
+}
+
+/// The session's view of where its requests go.
+struct Ctx {
+    front: Front,
+    seat: Seat,
+    limits: Limits,
+    affinity: usize,
+}
 
 /// Most requests of one client in flight before reading pauses.
 const MAX_INFLIGHT: usize = 1024;
@@ -37,13 +87,28 @@ enum Decoder {
     Binary(binary::RequestDecoder),
 }
 
-/// Serves one client until it leaves or quits.
-pub async fn serve(stream: TcpStream, shared: Arc<PoolShared>, _guard: ConnGuard) {
-    let affinity = shared.next_affinity();
+/// Serves one client until it leaves or quits. A gateway with no buckets
+/// closes it at once (MB-3113).
+pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
+    let (seat, affinity) = match &front {
+        Front::Pool(p) => (Seat::Fixed(p.clone()), p.next_affinity()),
+        Front::Gateway(g) => {
+            if g.admit().is_none() {
+                return;
+            }
+            (Seat::Default(g.clone()), g.next_affinity())
+        }
+    };
+    let ctx = Ctx {
+        limits: front.limits(),
+        front,
+        seat,
+        affinity,
+    };
     let (mut rd, mut wr) = stream.into_split();
     let mut rbuf = BytesMut::with_capacity(16 * 1024);
     let mut wbuf = BytesMut::with_capacity(16 * 1024);
-    let mut q = Requests::new(shared, affinity);
+    let mut q = Requests::new(ctx);
     let mut drain = server::shutdown::drain_signal();
     loop {
         if *drain.borrow() && rbuf.is_empty() && q.inflight.is_empty() {
@@ -109,8 +174,7 @@ enum Flow {
 /// One client's requests: decoded ones in flight (answered in order), and
 /// the state that orders barriers.
 struct Requests {
-    shared: Arc<PoolShared>,
-    affinity: usize,
+    ctx: Ctx,
     decoder: Option<Decoder>,
     inflight: FuturesOrdered<ReplyFuture>,
     /// A barrier waiting for the requests before it to be answered.
@@ -122,10 +186,9 @@ struct Requests {
 }
 
 impl Requests {
-    fn new(shared: Arc<PoolShared>, affinity: usize) -> Requests {
+    fn new(ctx: Ctx) -> Requests {
         Requests {
-            shared,
-            affinity,
+            ctx,
             decoder: None,
             inflight: FuturesOrdered::new(),
             held: None,
@@ -158,7 +221,7 @@ impl Requests {
     /// stopping early after a request that ends the connection or is a
     /// barrier (held back while earlier requests are in flight).
     fn decode_all(&mut self, rbuf: &mut BytesMut) {
-        let shared = &self.shared;
+        let ctx = &mut self.ctx;
         let dec = match &mut self.decoder {
             Some(d) => d,
             None => {
@@ -166,16 +229,16 @@ impl Requests {
                     return;
                 };
                 self.decoder.insert(if first == binary::REQUEST_MAGIC {
-                    Decoder::Binary(binary::RequestDecoder::new(shared.limits))
+                    Decoder::Binary(binary::RequestDecoder::new(ctx.limits))
                 } else {
-                    Decoder::Ascii(ascii::RequestDecoder::new(shared.limits))
+                    Decoder::Ascii(ascii::RequestDecoder::new(ctx.limits))
                 })
             }
         };
         loop {
             let step = match dec {
-                Decoder::Ascii(d) => ascii_step(d, rbuf, shared, self.affinity),
-                Decoder::Binary(d) => binary_step(d, rbuf, shared, self.affinity),
+                Decoder::Ascii(d) => ascii_step(d, rbuf, ctx),
+                Decoder::Binary(d) => binary_step(d, rbuf, ctx),
             };
             let (f, flow) = match step {
                 Step::More => return,
@@ -212,13 +275,28 @@ fn ready(bytes: BytesMut, close: bool) -> ReplyFuture {
     Box::pin(async move { Reply { bytes, close } })
 }
 
-fn request_future(
-    shared: &Arc<PoolShared>,
-    client: ClientProtocol,
-    req: Request,
-    affinity: usize,
-) -> Step {
-    let topo = shared.topology();
+fn request_future(ctx: &mut Ctx, client: ClientProtocol, req: Request) -> Step {
+    if let (Front::Gateway(g), Command::SaslAuth { mechanism, data }) = (&ctx.front, &req.command) {
+        let reply = match plain_credentials(mechanism, data) {
+            Some((user, password)) => g.authenticate(user, password),
+            None => None,
+        };
+        let frame = match reply {
+            Some(pool) => {
+                ctx.seat = Seat::Fixed(pool);
+                Response::SaslAuthenticated(Bytes::from_static(b"Authenticated"))
+            }
+            None => Response::Status {
+                status: Status::AuthError,
+                message: Bytes::from_static(b"Auth failure"),
+            },
+        };
+        let mut out = BytesMut::new();
+        forward::encode(client, &req, &[frame], &mut out);
+        return Step::Reply(ready(out, false), Flow::More);
+    }
+    let affinity = ctx.affinity;
+    let topo = ctx.seat.pool().topology();
     let flow = if matches!(req.command, Command::Quit) {
         Flow::Stop
     } else if forward::is_barrier(&topo, client, &req) {
@@ -229,12 +307,17 @@ fn request_future(
     Step::Reply(Box::pin(forward::handle(topo, client, req, affinity)), flow)
 }
 
-fn ascii_step(
-    d: &mut ascii::RequestDecoder,
-    rbuf: &mut BytesMut,
-    shared: &Arc<PoolShared>,
-    affinity: usize,
-) -> Step {
+/// SASL PLAIN `[authzid]\0user\0password` (mechanism exactly `PLAIN`).
+fn plain_credentials<'a>(mechanism: &[u8], data: &'a [u8]) -> Option<(&'a [u8], &'a [u8])> {
+    if mechanism != b"PLAIN" {
+        return None;
+    }
+    let mut parts = data.splitn(3, |&b| b == 0);
+    let (_authzid, user, password) = (parts.next()?, parts.next()?, parts.next()?);
+    Some((user, password))
+}
+
+fn ascii_step(d: &mut ascii::RequestDecoder, rbuf: &mut BytesMut, ctx: &mut Ctx) -> Step {
     match d.decode(rbuf) {
         Ok(None) => Step::More,
         Err(close) => {
@@ -251,21 +334,12 @@ fn ascii_step(
             }
             Step::Reply(ready(out, false), Flow::More)
         }
-        Ok(Some(ascii::Decoded::TooLarge(req))) => {
-            too_large(shared, ClientProtocol::Ascii, req, affinity)
-        }
-        Ok(Some(ascii::Decoded::Request(req))) => {
-            request_future(shared, ClientProtocol::Ascii, req, affinity)
-        }
+        Ok(Some(ascii::Decoded::TooLarge(req))) => too_large(ctx, ClientProtocol::Ascii, req),
+        Ok(Some(ascii::Decoded::Request(req))) => request_future(ctx, ClientProtocol::Ascii, req),
     }
 }
 
-fn binary_step(
-    d: &mut binary::RequestDecoder,
-    rbuf: &mut BytesMut,
-    shared: &Arc<PoolShared>,
-    affinity: usize,
-) -> Step {
+fn binary_step(d: &mut binary::RequestDecoder, rbuf: &mut BytesMut, ctx: &mut Ctx) -> Step {
     match d.decode(rbuf) {
         Ok(None) => Step::More,
         Err(close) => {
@@ -282,34 +356,26 @@ fn binary_step(
             }
             Step::Reply(ready(out, false), Flow::More)
         }
-        Ok(Some(binary::Decoded::TooLarge(req))) => {
-            too_large(shared, ClientProtocol::Binary, req, affinity)
-        }
-        Ok(Some(binary::Decoded::Request(req))) => {
-            request_future(shared, ClientProtocol::Binary, req, affinity)
-        }
+        Ok(Some(binary::Decoded::TooLarge(req))) => too_large(ctx, ClientProtocol::Binary, req),
+        Ok(Some(binary::Decoded::Request(req))) => request_future(ctx, ClientProtocol::Binary, req),
     }
 }
 
 /// A store over the item size limit. memcached drops the old value of a
 /// `set` it refuses; the original moxi left it on the server. We send the
 /// delete, so a later get does not return stale data.
-fn too_large(
-    shared: &Arc<PoolShared>,
-    client: ClientProtocol,
-    req: Request,
-    affinity: usize,
-) -> Step {
-    let topo = shared.topology();
+fn too_large(ctx: &mut Ctx, client: ClientProtocol, req: Request) -> Step {
+    let topo = ctx.seat.pool().topology();
+    let affinity = ctx.affinity;
     let fut = async move {
         if let Command::Store(s) = &req.command {
-            if s.mode == StoreMode::Set {
-                let server = topo.locate(s.key.as_bytes());
+            if s.mode == StoreMode::Set && topo.unserved().is_none() {
                 let del = Request::new(Command::Delete {
                     key: s.key.clone(),
                     cas: 0,
                 });
-                let _ = forward::send(&topo, server, affinity, DownRequest::One(del)).await;
+                let key = s.key.as_bytes();
+                let _ = crate::keyed::send_keyed(&topo, key, affinity, DownRequest::One(del)).await;
             }
         }
         let mut out = BytesMut::new();

@@ -97,6 +97,7 @@ async fn with_cas(
         kind: GetKind::Gets,
         exptime: 0,
         keys: vec![key.clone()],
+        vbuckets: Vec::new(),
     };
     let (first, read) = join(
         one(topo, server, affinity, cmd),
@@ -154,6 +155,7 @@ pub async fn binary_to_ascii(
                 kind: GetKind::Gats,
                 exptime: *exptime,
                 keys: vec![key.clone()],
+                vbuckets: Vec::new(),
             };
             return match send(topo, server, affinity, gats).await {
                 Ok(frames) => touched(frames, key),

@@ -5,8 +5,9 @@
 //! what may legitimately differ ([`normalize_ascii`], [`normalize_binary`]),
 //! explaining differences ([`first_difference`]), the scripted conversation
 //! corpus under `conversations/` ([`load_conversations`]) with its own tiny
-//! binary frame builder ([`frames`]), running `memccapable`, and a scripted
-//! mock downstream for proxy tests ([`mock`]).
+//! binary frame builder ([`frames`]), running `memccapable`, a scripted
+//! mock downstream for proxy tests ([`mock`]), and a scripted REST server
+//! for config-streaming tests ([`rest_server`]).
 //!
 //! Must not: depend on moxi's codecs (a test must not trust the code it
 //! tests), use fixed sleeps to wait for a server, or bind fixed ports.
@@ -43,6 +44,7 @@ mod corpus;
 pub mod frames;
 pub mod mock;
 mod normalize;
+pub mod rest_server;
 mod runner;
 pub mod script;
 mod spawn;

@@ -2,6 +2,8 @@
 //! listening on a free port, in-process.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod nodes;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -37,13 +39,9 @@ pub fn topology(
     timeouts: Timeouts,
 ) -> Topology {
     let locator = Locator::moxi_ketama_weighted(&servers).unwrap();
-    Topology {
-        servers,
-        placement: Placement::Hashed { locator },
-        protocol,
-        timeouts,
-        conns_per_server: 2,
-    }
+    let mut topo = Topology::new(servers, Placement::Hashed { locator }, protocol);
+    topo.timeouts = timeouts;
+    topo
 }
 
 pub fn start(topology: Topology) -> Proxy {
@@ -53,6 +51,30 @@ pub fn start(topology: Topology) -> Proxy {
     let listener =
         proxy::listen(&[addr], 128, workers, ConnLimit::new(1024), shared.clone()).unwrap();
     Proxy { listener, shared }
+}
+
+/// A REST gateway listening on a free port, in-process.
+pub fn start_gateway(gateway: Arc<proxy::gateway::Gateway>) -> Listener {
+    let workers = Workers::start(2, "gateway-test").unwrap();
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    proxy::listen_gateway(&[addr], 128, workers, ConnLimit::new(1024), gateway).unwrap()
+}
+
+/// One bucket of a `{"buckets":[...]}` body: `name`, `saslPassword`, and a
+/// vBucket map over `addrs` with `map` as masters.
+pub fn bucket_json(name: &str, password: &str, addrs: &[SocketAddr], map: &[i32]) -> String {
+    let servers: Vec<String> = addrs.iter().map(|a| format!("\"{a}\"")).collect();
+    let entries: Vec<String> = map.iter().map(|m| format!("[{m}]")).collect();
+    format!(
+        r#"{{"name":"{name}","saslPassword":"{password}","nodeLocator":"vbucket","vBucketServerMap":{{"hashAlgorithm":"CRC","numReplicas":0,"serverList":[{}],"vBucketMap":[{}]}}}}"#,
+        servers.join(","),
+        entries.join(",")
+    )
+}
+
+/// `{"buckets":[...]}` of the given bucket objects.
+pub fn buckets_json(buckets: &[String]) -> String {
+    format!(r#"{{"buckets":[{}]}}"#, buckets.join(","))
 }
 
 pub fn memcacheds(n: usize) -> Vec<testkit::Memcached> {
@@ -65,6 +87,28 @@ pub fn memcacheds(n: usize) -> Vec<testkit::Memcached> {
 /// show as a test failure, never as a hung test.
 pub const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// A vBucket topology over `addrs` (binary downstream) with `map` (one
+/// master per vBucket) and an optional forward map.
+pub fn vbucket_topology(addrs: &[SocketAddr], map: &[i32], forward: Option<&[i32]>) -> Topology {
+    let names: Vec<String> = addrs.iter().map(|a| a.to_string()).collect();
+    let entries = |m: &[i32]| m.iter().map(|&s| vec![s]).collect::<Vec<_>>();
+    let map = routing::VbucketMap::try_new(names, entries(map), forward.map(entries)).unwrap();
+    let placement = Placement::Vbucket {
+        map: std::sync::RwLock::new(map),
+    };
+    let mut topo = Topology::new(servers_of(addrs), placement, DownstreamProtocol::Binary);
+    topo.timeouts.downstream = std::time::Duration::from_millis(2000);
+    topo
+}
+
+/// A key whose vBucket (of `n`) is `vb`, starting the search at `from`.
+pub fn key_in_vbucket(prefix: &str, vb: u16, n: u32) -> String {
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|k| routing::vbucket_id(k.as_bytes(), n) == vb)
+        .unwrap()
+}
+
 /// A topology over `servers` with the given downstream timeout.
 pub fn topology_with_timeout(
     servers: Vec<Server>,
@@ -74,6 +118,7 @@ pub fn topology_with_timeout(
     let timeouts = Timeouts {
         connect: std::time::Duration::from_millis(400),
         downstream: std::time::Duration::from_millis(downstream_ms),
+        ..Timeouts::default()
     };
     topology(servers, protocol, timeouts)
 }
@@ -263,7 +308,7 @@ pub fn key_per_server(topo: &Topology, prefix: &str) -> Vec<String> {
     let mut found: Vec<Option<String>> = vec![None; n];
     for i in 0.. {
         let k = format!("{prefix}{i}");
-        let s = topo.locate(k.as_bytes());
+        let s = topo.locate(k.as_bytes()).unwrap().server;
         if found[s].is_none() {
             found[s] = Some(k);
         }

@@ -1,0 +1,162 @@
+//! Topologies built from configuration: a static `-z` server list, or one
+//! bucket's vBucket / ketama JSON, shaped by the `-Z` behaviors.
+
+use std::sync::{Arc, RwLock};
+
+use config::{Behaviors, NodeLocator, VbucketConfig};
+use routing::{RoutingError, Server};
+
+use crate::topology::{DownAuth, DownstreamProtocol, Placement, Timeouts, Topology};
+
+/// Why a topology could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BuildError {
+    /// A vBucket map with `-Z downstream_protocol=ascii`: vBucket ids and
+    /// NOT_MY_VBUCKET exist only in the binary protocol.
+    #[error("a vBucket configuration needs the binary downstream protocol (-Z downstream_protocol=binary)")]
+    AsciiVbucket,
+    /// The server list cannot be hashed.
+    #[error("bad server list: {0}")]
+    Locator(#[from] RoutingError),
+    /// A vBucket config without a map (cannot come out of `config`).
+    #[error("vBucket config without a map")]
+    NoMap,
+}
+
+/// The downstream protocol `-Z downstream_protocol` names.
+pub fn protocol_of(b: &Behaviors) -> DownstreamProtocol {
+    match b.downstream_protocol {
+        config::DownstreamProtocol::Ascii => DownstreamProtocol::Ascii,
+        config::DownstreamProtocol::Binary => DownstreamProtocol::Binary,
+    }
+}
+
+fn base(servers: Vec<Server>, placement: Placement, b: &Behaviors) -> Topology {
+    let mut topo = Topology::new(servers, placement, protocol_of(b));
+    topo.timeouts = Timeouts {
+        connect: b.connect_timeout,
+        downstream: b.downstream_timeout,
+        auth: b.auth_timeout,
+    };
+    topo.conns_per_server = (b.downstream_conn_max as usize).clamp(1, 16);
+    topo
+}
+
+/// A static pool over a libmemcached server list, hashed as `-Z mcs_opts`
+/// says (moxi's ketama-weighted by default). Authenticates with `-Z usr`.
+pub fn hashed(servers: &[Server], b: &Behaviors) -> Result<Topology, BuildError> {
+    let locator = b.mcs_opts.locator(servers)?;
+    let mut topo = base(servers.to_vec(), Placement::Hashed { locator }, b);
+    topo.auth = credentials(None, b);
+    Ok(topo)
+}
+
+/// One bucket's topology: its vBucket map, or (`nodeLocator: ketama`) its
+/// server list hashed with moxi's ketama-weighted. Credentials as moxi: the
+/// bucket's `name` and `saslPassword` unless the name is `default`, else
+/// `-Z usr`/`pwd`; `-Z bucket` adds a bucket select.
+pub fn bucket(cfg: &VbucketConfig, b: &Behaviors) -> Result<Topology, BuildError> {
+    let mut topo = match cfg.node_locator {
+        NodeLocator::Vbucket => {
+            if b.downstream_protocol == config::DownstreamProtocol::Ascii {
+                return Err(BuildError::AsciiVbucket);
+            }
+            let map = cfg.map.clone().ok_or(BuildError::NoMap)?;
+            let placement = Placement::Vbucket {
+                map: RwLock::new(map),
+            };
+            base(cfg.vbucket_servers.clone(), placement, b)
+        }
+        NodeLocator::Ketama => {
+            let locator = routing::Locator::moxi_ketama_weighted(&cfg.ketama_servers)?;
+            base(cfg.ketama_servers.clone(), Placement::Hashed { locator }, b)
+        }
+    };
+    topo.auth = credentials(Some(cfg), b);
+    Ok(topo)
+}
+
+/// The downstream credentials for a pool, if any (binary only: moxi never
+/// authenticates ascii connections).
+fn credentials(cfg: Option<&VbucketConfig>, b: &Behaviors) -> Option<Arc<DownAuth>> {
+    if b.downstream_protocol == config::DownstreamProtocol::Ascii {
+        return None;
+    }
+    let (user, password) = match cfg.and_then(|c| c.sasl_user().map(|u| (u, c))) {
+        Some((user, c)) => (user.to_owned(), c.sasl_password.clone()),
+        None => (b.usr.clone(), b.pwd.clone()),
+    };
+    if user.is_empty() && b.bucket.is_empty() {
+        return None;
+    }
+    Some(Arc::new(DownAuth {
+        user,
+        password,
+        bucket: b.bucket.clone(),
+    }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const MAP: &str = r#"{"numReplicas":0,"serverList":["h:1","h:2"],"vBucketMap":[[0],[1]]}"#;
+
+    #[test]
+    fn vbucket_pools_need_binary() {
+        let cfg = VbucketConfig::parse(MAP).unwrap();
+        let mut b = Behaviors::default();
+        let topo = bucket(&cfg, &b).unwrap();
+        assert!(topo.is_vbucket());
+        assert_eq!(topo.servers.len(), 2);
+        assert_eq!(topo.auth, None, "default bucket, no -Z usr");
+        b.downstream_protocol = config::DownstreamProtocol::Ascii;
+        assert_eq!(bucket(&cfg, &b).unwrap_err(), BuildError::AsciiVbucket);
+    }
+
+    #[test]
+    fn ketama_buckets_hash_their_nodes() {
+        let json = r#"{"name":"m","nodeLocator":"ketama","nodes":[
+            {"hostname":"a:8091","ports":{"direct":11211}},
+            {"hostname":"b:8091","ports":{"direct":11212}}]}"#;
+        let cfg = VbucketConfig::parse(json).unwrap();
+        let topo = bucket(&cfg, &Behaviors::default()).unwrap();
+        assert!(!topo.is_vbucket());
+        assert_eq!(topo.address(1), "b:11212");
+        let locator = routing::Locator::moxi_ketama_weighted(&topo.servers).unwrap();
+        for key in ["x", "y", "zz"] {
+            let t = topo.locate(key.as_bytes()).unwrap();
+            assert_eq!(
+                (t.server, t.vbucket),
+                (locator.locate(key.as_bytes()), None)
+            );
+        }
+        assert_eq!(topo.auth.unwrap().user, "m");
+    }
+
+    #[test]
+    fn credentials_follow_moxi() {
+        let named = format!(r#"{{"name":"b0","saslPassword":"pw","vBucketServerMap":{MAP}}}"#);
+        let cfg = VbucketConfig::parse(&named).unwrap();
+        let mut b = Behaviors {
+            usr: "u".into(),
+            pwd: "p".into(),
+            ..Behaviors::default()
+        };
+        let auth = bucket(&cfg, &b).unwrap().auth.unwrap();
+        assert_eq!((auth.user.as_str(), auth.password.as_str()), ("b0", "pw"));
+        let default = VbucketConfig::parse(MAP).unwrap();
+        let auth = bucket(&default, &b).unwrap().auth.unwrap();
+        assert_eq!((auth.user.as_str(), auth.password.as_str()), ("u", "p"));
+        b.usr.clear();
+        b.bucket = "other".into();
+        let auth = bucket(&default, &b).unwrap().auth.unwrap();
+        assert_eq!((auth.user.as_str(), auth.bucket.as_str()), ("", "other"));
+        let servers = [Server::new("h", 1, 0)];
+        assert!(hashed(&servers, &Behaviors::default())
+            .unwrap()
+            .auth
+            .is_none());
+    }
+}

@@ -1,0 +1,291 @@
+//! Requests routed by key: one key to its server, and ascii multi-gets
+//! split per server and merged in the request's key order.
+//!
+//! In vBucket pools every binary request carries its key's vBucket id, and
+//! a NOT_MY_VBUCKET reply (status 0x0007) moves the vBucket in the
+//! topology's map (the forward map's master if there is one, else the next
+//! server) and re-sends, up to twice the number of servers (behaviour
+//! inventory 5.6). A multi-get re-sends only the keys refused; the others'
+//! hits are kept, so each hit is returned once.
+
+use std::collections::{HashMap, HashSet};
+
+use futures_util::future::join_all;
+use protocol::{Command, Get, GetKind, Key, Request, Response, Status, Value};
+
+use crate::downstream::{DownRequest, DownResult};
+use crate::error::{failure_reply, ClientProtocol, DownError};
+use crate::forward::{normalize, send};
+use crate::stats::bump;
+use crate::topology::{DownstreamProtocol, Topology};
+
+/// The outcome of [`send_keyed`]: the server last asked (`None` when the
+/// key has no server) and its reply.
+pub struct Sent {
+    /// Index of the server that answered (or failed).
+    pub server: Option<usize>,
+    /// Its reply frames, or why there are none.
+    pub result: DownResult,
+}
+
+impl Sent {
+    /// The host to name in a failure reply.
+    pub fn host<'a>(&self, topo: &'a Topology) -> Option<&'a str> {
+        self.server.map(|s| topo.host(s))
+    }
+}
+
+fn is_not_my_vbucket(frames: &[Response]) -> bool {
+    matches!(
+        frames.first(),
+        Some(Response::Status {
+            status: Status::NotMyVbucket,
+            ..
+        })
+    )
+}
+
+/// Sends `down` (one key's request) to the key's server with the key's
+/// vBucket id, re-sending after NOT_MY_VBUCKET as moxi does.
+pub async fn send_keyed(
+    topo: &Topology,
+    key: &[u8],
+    affinity: usize,
+    mut down: DownRequest,
+) -> Sent {
+    let mut retries = 0;
+    loop {
+        let Some(target) = topo.locate(key) else {
+            return Sent {
+                server: None,
+                result: Err(DownError::Connect),
+            };
+        };
+        let server = Some(target.server);
+        let Some(vb) = target.vbucket else {
+            // Hashed pools never retry here: no copy kept.
+            let result = send(topo, target.server, affinity, down).await;
+            return Sent { server, result };
+        };
+        match &mut down {
+            DownRequest::One(r) => r.vbucket = vb,
+            DownRequest::MultiGet { vbuckets, .. } => *vbuckets = vec![vb],
+        }
+        let result = send(topo, target.server, affinity, down.clone()).await;
+        let refused = matches!(&result, Ok(frames) if is_not_my_vbucket(frames));
+        if refused && retries < topo.vbucket_retry_limit() {
+            retries += 1;
+            topo.not_my_vbucket(vb, target.server);
+            bump(|s| &s.tot_retry);
+            bump(|s| &s.tot_retry_vbucket);
+            continue;
+        }
+        return Sent { server, result };
+    }
+}
+
+/// The key a keyed command names.
+pub fn command_key(cmd: &Command) -> Option<&Key> {
+    match cmd {
+        Command::Store(s) => Some(&s.key),
+        Command::Arith(a) => Some(&a.key),
+        Command::Delete { key, .. } | Command::Touch { key, .. } => Some(key),
+        Command::Get(g) => g.keys.first(),
+        _ => None,
+    }
+}
+
+/// Store, arith, delete, touch: forwarded to the key's server.
+pub async fn keyed(
+    topo: &Topology,
+    req: &Request,
+    client: ClientProtocol,
+    affinity: usize,
+) -> Response {
+    let Some(key) = command_key(&req.command) else {
+        return Response::Error(protocol::ErrorKind::UnknownCommand);
+    };
+    if topo.protocol == DownstreamProtocol::Ascii && client == ClientProtocol::Binary {
+        return match topo.locate(key.as_bytes()) {
+            Some(t) => crate::translate::binary_to_ascii(topo, t.server, affinity, req, key).await,
+            None => failure_reply(&DownError::Connect, None, client),
+        };
+    }
+    let mut down = req.clone();
+    down.quiet = false;
+    let sent = send_keyed(topo, key.as_bytes(), affinity, DownRequest::One(down)).await;
+    match &sent.result {
+        Ok(frames) => match frames.first() {
+            Some(f) => normalize(&req.command, f.clone()),
+            None => failure_reply(&DownError::Protocol, sent.host(topo), client),
+        },
+        Err(e) => failure_reply(e, sent.host(topo), client),
+    }
+}
+
+/// A binary GET-family request: one key.
+pub async fn single_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
+    let Some(key) = get.keys.first() else {
+        return vec![Response::End];
+    };
+    let down = match topo.protocol {
+        DownstreamProtocol::Binary => DownRequest::One(Request::new(Command::Get(get.clone()))),
+        // b2a: ascii gets/gats, because binary replies always carry the CAS.
+        DownstreamProtocol::Ascii => DownRequest::MultiGet {
+            kind: if get.kind.touches() {
+                GetKind::Gats
+            } else {
+                GetKind::Gets
+            },
+            exptime: get.exptime,
+            keys: vec![key.clone()],
+            vbuckets: Vec::new(),
+        },
+    };
+    let sent = send_keyed(topo, key.as_bytes(), affinity, down).await;
+    let host = sent.host(topo);
+    match sent.result {
+        Ok(frames) => {
+            let hit = frames.into_iter().find_map(|f| match f {
+                Response::Value(mut v) => {
+                    v.key = key.clone();
+                    Some(Response::Value(v))
+                }
+                Response::End => None,
+                other => Some(other),
+            });
+            vec![hit.unwrap_or(Response::End)]
+        }
+        // moxi turns failures into misses for ascii `get` only; binary
+        // clients get the error status (EBUSY for a timeout), quiet or not.
+        Err(e) => vec![failure_reply(&e, host, ClientProtocol::Binary)],
+    }
+}
+
+/// One round of a multi-get: the keys for each server, with their vBuckets.
+type Groups = HashMap<usize, (Vec<Key>, Vec<u16>)>;
+
+/// A multi-get's first failure, as the ascii line that replaces `END` in
+/// vBucket pools.
+type Failure = Option<Response>;
+
+fn note(failure: &mut Failure, topo: &Topology, e: &DownError, server: Option<usize>) {
+    if failure.is_none() {
+        let host = server.map(|s| topo.host(s));
+        *failure = Some(failure_reply(e, host, ClientProtocol::Ascii));
+    }
+}
+
+/// ascii get/gets/gat/gats: distinct keys grouped per server, one request
+/// per server, hits written once per occurrence in the request's key order.
+/// A failed server's keys read as misses in hashed pools (moxi); in vBucket
+/// pools the failure line replaces the `END` after the hits.
+pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
+    let mut seen: HashSet<&Key> = HashSet::with_capacity(get.keys.len());
+    let mut todo: Vec<Key> = Vec::with_capacity(get.keys.len());
+    for key in &get.keys {
+        if seen.insert(key) {
+            todo.push(key.clone());
+        }
+    }
+    let mut hits: HashMap<Key, Value> = HashMap::new();
+    let mut failure: Failure = None;
+    let mut retries = 0;
+    while !todo.is_empty() {
+        let groups = group(topo, todo, &mut failure);
+        let refused = fetch(topo, get, affinity, groups, &mut hits, &mut failure).await;
+        if refused.is_empty() {
+            break;
+        }
+        if retries >= topo.vbucket_retry_limit() {
+            // Still refused after every retry: those keys read as misses,
+            // and the client sees why.
+            failure = failure.or(Some(protocol::binary::status_response(
+                Status::NotMyVbucket,
+            )));
+            break;
+        }
+        retries += 1;
+        bump(|s| &s.tot_retry);
+        bump(|s| &s.tot_retry_vbucket);
+        todo = refused;
+    }
+    let mut out: Vec<Response> = get
+        .keys
+        .iter()
+        .filter_map(|k| hits.get(k).cloned().map(Response::Value))
+        .collect();
+    match failure {
+        Some(line) if topo.is_vbucket() => out.push(line),
+        _ => out.push(Response::End),
+    }
+    out
+}
+
+fn group(topo: &Topology, keys: Vec<Key>, failure: &mut Failure) -> Groups {
+    let mut groups = Groups::new();
+    for key in keys {
+        match topo.locate(key.as_bytes()) {
+            Some(t) => {
+                let (keys, vbuckets) = groups.entry(t.server).or_default();
+                keys.push(key);
+                if let Some(vb) = t.vbucket {
+                    vbuckets.push(vb);
+                }
+            }
+            None => note(failure, topo, &DownError::Connect, None),
+        }
+    }
+    groups
+}
+
+/// Sends one round; collects hits and returns the keys refused with
+/// NOT_MY_VBUCKET, after moving their vBuckets.
+async fn fetch(
+    topo: &Topology,
+    get: &Get,
+    affinity: usize,
+    groups: Groups,
+    hits: &mut HashMap<Key, Value>,
+    failure: &mut Failure,
+) -> Vec<Key> {
+    let requests = groups.into_iter().map(|(server, (keys, vbuckets))| {
+        let vbs: HashMap<Key, u16> = keys.iter().cloned().zip(vbuckets.iter().copied()).collect();
+        let down = DownRequest::MultiGet {
+            kind: get.kind,
+            exptime: get.exptime,
+            keys,
+            vbuckets,
+        };
+        async move { (server, vbs, send(topo, server, affinity, down).await) }
+    });
+    let mut refused = Vec::new();
+    for (server, vbs, result) in join_all(requests).await {
+        let frames = match result {
+            Ok(frames) => frames,
+            Err(e) => {
+                note(failure, topo, &e, Some(server));
+                continue;
+            }
+        };
+        for f in frames {
+            match f {
+                Response::Value(v) => {
+                    hits.insert(v.key.clone(), v);
+                }
+                Response::Status {
+                    status: Status::NotMyVbucket,
+                    message,
+                } => {
+                    let key = Key(message);
+                    if let Some(&vb) = vbs.get(&key) {
+                        topo.not_my_vbucket(vb, server);
+                        refused.push(key);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    refused
+}
