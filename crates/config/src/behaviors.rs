@@ -150,6 +150,15 @@ pub struct Behaviors {
     pub port_listen: u16,
     /// `default_bucket_name`.
     pub default_bucket_name: DefaultBucket,
+    /// `eject_hosts` (ours, after twemproxy's `auto_eject_hosts`): a server
+    /// marked down leaves the hash ring until it answers again, so its keys
+    /// go to the other servers; off: its requests fail at once (moxi).
+    pub eject_hosts: bool,
+    /// `downstream_conn_pipeline` (ours): requests in flight per downstream
+    /// connection, counted per server and worker (so a server takes at most
+    /// `downstream_conn_max` × this at once); 0 = unlimited. moxi sent one
+    /// request per connection at a time, which is `1` here.
+    pub downstream_conn_pipeline: u32,
 }
 
 impl Default for Behaviors {
@@ -189,6 +198,8 @@ impl Default for Behaviors {
             bucket: String::new(),
             port_listen: 11211,
             default_bucket_name: DefaultBucket::First,
+            eject_hosts: false,
+            downstream_conn_pipeline: 0,
         }
     }
 }
@@ -285,6 +296,14 @@ impl Behaviors {
             "default_bucket_name" => {
                 self.default_bucket_name = DefaultBucket::Named(value.to_owned())
             }
+            "eject_hosts" => {
+                self.eject_hosts = match value {
+                    "true" | "1" | "yes" => true,
+                    "false" | "0" | "no" => false,
+                    _ => return Err(bad()),
+                }
+            }
+            "downstream_conn_pipeline" => self.downstream_conn_pipeline = num()?,
             _ => return Ok(false),
         }
         Ok(true)

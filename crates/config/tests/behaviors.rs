@@ -142,6 +142,26 @@ fn aliases_and_protocol_names() {
 }
 
 #[test]
+fn our_own_keys() {
+    let d = parse("");
+    assert!(!d.eject_hosts);
+    assert_eq!(d.downstream_conn_pipeline, 0);
+    let b = parse("eject_hosts=true,downstream_conn_pipeline=1");
+    assert!(b.eject_hosts);
+    assert_eq!(b.downstream_conn_pipeline, 1);
+    for v in ["1", "yes"] {
+        assert!(parse(&format!("eject_hosts={v}")).eject_hosts);
+    }
+    for v in ["0", "no", "false"] {
+        assert!(!parse(&format!("eject_hosts=true,eject_hosts={v}")).eject_hosts);
+    }
+    assert_eq!(
+        err("eject_hosts=maybe"),
+        "config error in key: eject_hosts value: maybe"
+    );
+}
+
+#[test]
 fn twemproxy_mcs_opts_survive_the_comma_list() {
     let b = parse("mcs_opts=distribution:twemproxy-ketama;hash:md5,cycle=1");
     assert_eq!(

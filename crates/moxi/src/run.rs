@@ -92,8 +92,14 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
     let mut gateway = None;
     let conns = ConnLimit::new(settings.max_conns);
     let limits = Limits::default().with_max_value_len(settings.item_size_max);
+    let mut main = proxy::stats_proxy::MainInfo {
+        nthreads: settings.threads,
+        settings: stat_pairs(server::stats::settings_of(&settings, settings.port)),
+        ..Default::default()
+    };
     if let Some(z) = &opts.cluster {
         let b = behaviors(opts)?;
+        main.behaviors = b.clone();
         let cluster =
             config::parse_cluster(z, read_file).map_err(|e| StartError(format!("ERROR: {e}")))?;
         let ctx = ListenCtx {
@@ -109,7 +115,10 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
                     proxies.push(static_pool(&ctx, pool.port, &pool.servers, &b)?);
                 }
             }
-            Cluster::Rest(rest) => gateway = Some(rest_gateway(&ctx, &rest, b)?),
+            Cluster::Rest(rest) => {
+                main.conf_type = "dynamic";
+                gateway = Some(rest_gateway(&ctx, &rest, b)?)
+            }
         }
     }
     let server = if opts.port_given {
@@ -130,6 +139,11 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
     } else {
         None
     };
+    if let Some(s) = &server {
+        let read = s.stats_reader();
+        main.embedded = Some(Box::new(move || stat_pairs(read())));
+    }
+    proxy::stats_proxy::set_main(main);
     if gateway.is_none() {
         // Static topologies are loaded now: the process is ready. In REST
         // mode the gateway counts each applied config instead.
@@ -188,6 +202,10 @@ fn static_pool(
     }
     .map_err(|e| StartError(format!("ERROR: port {port}: {e}")))?;
     let shared = PoolShared::new(topo, ctx.limits);
+    // moxi names every static pool `default`.
+    shared.set_label(port, "default");
+    let starts = &proxy::stats_proxy::main_stats().stat_proxy_starts;
+    starts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let addrs = listen_addrs(ctx.listen, port);
     let workers = ctx.workers.clone();
     let listener = proxy::listen(
@@ -228,6 +246,20 @@ fn rest_gateway(
     )
     .map_err(|e| StartError(format!("ERROR: could not start the REST watcher: {e}")))?;
     Ok((listener, gateway, watcher))
+}
+
+/// `STAT` frames as `(name, value)` text.
+fn stat_pairs(frames: Vec<protocol::Response>) -> Vec<(String, String)> {
+    frames
+        .into_iter()
+        .filter_map(|f| match f {
+            protocol::Response::Stat { name, value } => Some((
+                String::from_utf8_lossy(&name).into_owned(),
+                String::from_utf8_lossy(&value).into_owned(),
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 fn listen_addrs(listen: &[IpAddr], port: u16) -> Vec<SocketAddr> {

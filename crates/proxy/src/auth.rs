@@ -6,6 +6,7 @@
 //! treats as a connect error (a memcached without SASL fails too, as with
 //! moxi).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -15,6 +16,9 @@ use tokio::net::TcpStream;
 
 use crate::stats::{bump, ProxyStats};
 use crate::topology::DownAuth;
+
+/// Picks one counter of a set.
+type Pick = fn(&ProxyStats) -> &AtomicU64;
 
 /// moxi's bucket-select opcode (not in memcached's protocol_binary.h).
 pub const BUCKET_SELECT: u8 = 0x2a;
@@ -40,27 +44,44 @@ pub enum AuthFailure {
 /// Runs SASL PLAIN (if `auth.user` is set) and bucket select (if
 /// `auth.bucket` is set) on `stream`, each bounded by `timeout` (zero: no
 /// bound). Counts moxi's `tot_downstream_auth*`, `tot_downstream_bucket*`
-/// and `tot_auth_timeout`.
+/// and `tot_auth_timeout`, process-wide and in `server` (the server's own
+/// counters).
 pub async fn handshake(
     stream: &mut TcpStream,
     auth: &DownAuth,
     timeout: Duration,
+    server: &ProxyStats,
 ) -> Result<(), AuthFailure> {
+    let count = |pick: Pick| {
+        bump(pick);
+        pick(server).fetch_add(1, Ordering::Relaxed);
+    };
     if !auth.user.is_empty() {
-        bump(|s| &s.tot_downstream_auth);
+        count(|s| &s.tot_downstream_auth);
         let mut data = Vec::with_capacity(2 + auth.user.len() + auth.password.len());
         data.push(0);
         data.extend_from_slice(auth.user.as_bytes());
         data.push(0);
         data.extend_from_slice(auth.password.as_bytes());
         let frame = request(SASL_AUTH, Bytes::from_static(b"PLAIN"), Bytes::from(data));
-        round_trip(stream, frame, timeout, |s| &s.tot_downstream_auth_failed).await?;
+        let failed: Pick = |s| &s.tot_downstream_auth_failed;
+        round_trip(stream, frame, timeout).await.inspect_err(|e| {
+            count(failed);
+            if *e == AuthFailure::Timeout {
+                count(|s| &s.tot_auth_timeout);
+            }
+        })?;
     }
     if !auth.bucket.is_empty() {
-        bump(|s| &s.tot_downstream_bucket);
+        count(|s| &s.tot_downstream_bucket);
         let name = Bytes::copy_from_slice(auth.bucket.as_bytes());
         let frame = request(BUCKET_SELECT, name, Bytes::new());
-        round_trip(stream, frame, timeout, |s| &s.tot_downstream_bucket_failed).await?;
+        round_trip(stream, frame, timeout).await.inspect_err(|e| {
+            count(|s| &s.tot_downstream_bucket_failed);
+            if *e == AuthFailure::Timeout {
+                count(|s| &s.tot_auth_timeout);
+            }
+        })?;
     }
     Ok(())
 }
@@ -85,7 +106,6 @@ async fn round_trip(
     stream: &mut TcpStream,
     frame: BytesMut,
     timeout: Duration,
-    failed: fn(&ProxyStats) -> &std::sync::atomic::AtomicU64,
 ) -> Result<(), AuthFailure> {
     let exchange = async {
         stream
@@ -106,18 +126,11 @@ async fn round_trip(
             }
         }
     };
-    let result = if timeout.is_zero() {
+    if timeout.is_zero() {
         exchange.await
     } else {
         tokio::time::timeout(timeout, exchange)
             .await
             .unwrap_or(Err(AuthFailure::Timeout))
-    };
-    if let Err(e) = result {
-        bump(failed);
-        if e == AuthFailure::Timeout {
-            bump(|s| &s.tot_auth_timeout);
-        }
     }
-    result
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use config::{Behaviors, NodeLocator, VbucketConfig};
 use routing::{RoutingError, Server};
 
+use crate::health::HealthPolicy;
 use crate::topology::{DownAuth, DownstreamProtocol, Placement, Timeouts, Topology};
 
 /// Why a topology could not be built.
@@ -31,24 +32,83 @@ pub fn protocol_of(b: &Behaviors) -> DownstreamProtocol {
     }
 }
 
-fn base(servers: Vec<Server>, placement: Placement, b: &Behaviors) -> Topology {
-    let mut topo = Topology::new(servers, placement, protocol_of(b));
-    topo.timeouts = Timeouts {
+/// Most connections per server and worker; `downstream_conn_max=0`
+/// (moxi: unlimited) means this many.
+pub const MAX_CONNS_PER_SERVER: usize = 16;
+
+/// The timeouts and limits the behaviors ask for.
+pub fn timeouts_of(b: &Behaviors) -> Timeouts {
+    Timeouts {
         connect: b.connect_timeout,
         downstream: b.downstream_timeout,
         auth: b.auth_timeout,
+        downstream_max: b.downstream_max,
+        wait_queue: b.wait_queue_timeout,
+        conn_pipeline: b.downstream_conn_pipeline,
+        conn_queue: b.downstream_conn_queue_timeout,
+        retries: b.downstream_retry,
+        time_stats: b.time_stats,
+        health: HealthPolicy {
+            max_errors: b.connect_max_errors,
+            probe_interval: b.cycle,
+            retry_interval: b.connect_retry_interval,
+            eject: b.eject_hosts,
+        },
+    }
+}
+
+fn base(servers: Vec<Server>, placement: Placement, b: &Behaviors) -> Topology {
+    let mut topo = Topology::new(servers, placement, protocol_of(b));
+    topo.timeouts = timeouts_of(b);
+    topo.conns_per_server = match b.downstream_conn_max as usize {
+        0 => MAX_CONNS_PER_SERVER,
+        n => n.min(MAX_CONNS_PER_SERVER),
     };
-    topo.conns_per_server = (b.downstream_conn_max as usize).clamp(1, 16);
+    topo
+}
+
+/// Servers given without a weight get `-Z downstream_weight` (when set).
+fn weighted(servers: &[Server], b: &Behaviors) -> Vec<Server> {
+    servers
+        .iter()
+        .map(|s| match s.weight {
+            0 => Server::new(s.host.clone(), s.port, b.downstream_weight),
+            _ => s.clone(),
+        })
+        .collect()
+}
+
+/// With `-Z eject_hosts=true`, lets a hashed pool leave down servers out
+/// of its ring, rebuilt with `rebuild`.
+fn with_ejection(mut topo: Topology, b: &Behaviors, rebuild: crate::eject::Rebuild) -> Topology {
+    if b.eject_hosts && matches!(topo.placement, Placement::Hashed { .. }) {
+        topo.eject = Some(crate::eject::Eject::new(rebuild));
+    }
     topo
 }
 
 /// A static pool over a libmemcached server list, hashed as `-Z mcs_opts`
 /// says (moxi's ketama-weighted by default). Authenticates with `-Z usr`.
 pub fn hashed(servers: &[Server], b: &Behaviors) -> Result<Topology, BuildError> {
-    let locator = b.mcs_opts.locator(servers)?;
-    let mut topo = base(servers.to_vec(), Placement::Hashed { locator }, b);
+    let servers = weighted(servers, b);
+    let locator = b.mcs_opts.locator(&servers)?;
+    let config = servers
+        .iter()
+        .map(|s| match s.weight {
+            0 => s.authority(),
+            w => format!("{}:{w}", s.authority()),
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut topo = base(servers, Placement::Hashed { locator }, b);
     topo.auth = credentials(None, b);
-    Ok(topo)
+    topo.config = config;
+    let mcs = b.mcs_opts.clone();
+    Ok(with_ejection(
+        topo,
+        b,
+        Box::new(move |s: &[Server]| mcs.locator(s)),
+    ))
 }
 
 /// One bucket's topology: its vBucket map, or (`nodeLocator: ketama`) its
@@ -68,11 +128,14 @@ pub fn bucket(cfg: &VbucketConfig, b: &Behaviors) -> Result<Topology, BuildError
             base(cfg.vbucket_servers.clone(), placement, b)
         }
         NodeLocator::Ketama => {
-            let locator = routing::Locator::moxi_ketama_weighted(&cfg.ketama_servers)?;
-            base(cfg.ketama_servers.clone(), Placement::Hashed { locator }, b)
+            let servers = weighted(&cfg.ketama_servers, b);
+            let locator = routing::Locator::moxi_ketama_weighted(&servers)?;
+            let topo = base(servers, Placement::Hashed { locator }, b);
+            with_ejection(topo, b, Box::new(routing::Locator::moxi_ketama_weighted))
         }
     };
     topo.auth = credentials(Some(cfg), b);
+    topo.config = cfg.raw.clone();
     Ok(topo)
 }
 

@@ -117,12 +117,13 @@ struct Conn {
 }
 
 /// Connects and, with credentials, authenticates; `None` on any failure.
-async fn open(conn: &Conn) -> Option<TcpStream> {
+async fn open(conn: &Conn, counters: &crate::stats::ProxyStats) -> Option<TcpStream> {
     let connect = tokio::time::timeout(conn.timeouts.connect, TcpStream::connect(&conn.addr));
     let mut stream = connect.await.ok()?.ok()?;
     let _ = stream.set_nodelay(true);
     if let Some(auth) = &conn.auth {
-        if let Err(e) = crate::auth::handshake(&mut stream, auth, conn.timeouts.auth).await {
+        let timeout = conn.timeouts.auth;
+        if let Err(e) = crate::auth::handshake(&mut stream, auth, timeout, counters).await {
             log::warn!(
                 "downstream {}: authentication as {:?} failed: {e}",
                 conn.addr,
@@ -136,7 +137,10 @@ async fn open(conn: &Conn) -> Option<TcpStream> {
 
 async fn run(conn: Conn, mut rx: mpsc::UnboundedReceiver<Outgoing>, dead: Rc<Cell<bool>>) {
     let protocol = conn.protocol;
-    let Some(stream) = open(&conn).await else {
+    let health = crate::health::entry(&conn.addr);
+    let started = std::time::Instant::now();
+    let Some(stream) = open(&conn, &health.counters).await else {
+        health.connect_failed(&conn.timeouts, protocol);
         dead.set(true);
         rx.close();
         while let Ok(o) = rx.try_recv() {
@@ -144,6 +148,7 @@ async fn run(conn: Conn, mut rx: mpsc::UnboundedReceiver<Outgoing>, dead: Rc<Cel
         }
         return;
     };
+    let _live = health.connected(started.elapsed(), conn.timeouts.time_stats);
     let (rd, wr) = stream.into_split();
     let pending: Rc<RefCell<VecDeque<Pending>>> = Rc::default();
     let reason = tokio::select! {

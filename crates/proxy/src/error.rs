@@ -30,6 +30,10 @@ pub enum DownError {
     /// key with a space, sent to an ascii server).
     #[error("request not expressible downstream")]
     Unencodable,
+    /// The request waited `wait_queue_timeout` for a place among the
+    /// pool's `downstream_max` requests in vain.
+    #[error("wait queue timeout")]
+    WaitQueueTimeout,
 }
 
 /// Which client protocol the reply is for.
@@ -43,11 +47,14 @@ pub enum ClientProtocol {
 
 /// The reply a client gets for a failed request to `host` (None for a
 /// broadcast). ascii: moxi's `SERVER_ERROR proxy ...` strings; binary:
-/// EINTERNAL, or EBUSY for timeouts, as moxi.
+/// EINTERNAL, or EBUSY for timeouts, as moxi. The wait-queue timeout
+/// ends with `\r\n` like every other line (moxi forgot it).
 pub fn failure_reply(err: &DownError, host: Option<&str>, client: ClientProtocol) -> Response {
     if client == ClientProtocol::Binary {
         return match err {
-            DownError::Timeout => status(Status::Busy, "System is busy"),
+            DownError::Timeout | DownError::WaitQueueTimeout => {
+                status(Status::Busy, "System is busy")
+            }
             DownError::Unencodable => status(Status::InvalidArguments, "Invalid arguments"),
             _ => status(Status::InternalError, "Internal error"),
         };
@@ -56,6 +63,7 @@ pub fn failure_reply(err: &DownError, host: Option<&str>, client: ClientProtocol
         DownError::Connect | DownError::Write => "proxy write to downstream",
         DownError::Closed | DownError::Protocol => "proxy downstream closed",
         DownError::Timeout => "proxy downstream timeout",
+        DownError::WaitQueueTimeout => return Response::server_error("proxy wait queue timeout"),
         DownError::Unencodable => return Response::client_error("bad command line format"),
     };
     let text = match host {

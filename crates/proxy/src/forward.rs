@@ -31,15 +31,20 @@ pub struct Reply {
 pub const VERSION: &str = concat!("1.6.18-moxi-", env!("CARGO_PKG_VERSION"));
 
 /// Sends one request to one server, with `downstream_timeout` and moxi's
-/// single retry when a connection turns out to be closed.
+/// `downstream_retry` re-sends when a connection turns out to be closed.
 pub async fn send(topo: &Topology, server: usize, affinity: usize, req: DownRequest) -> DownResult {
-    let again = req.clone();
-    match send_once(topo, server, affinity, req).await {
-        Err(DownError::Closed | DownError::Write) => {
-            crate::stats::bump(|s| &s.tot_retry);
-            send_once(topo, server, affinity, again).await
+    let mut left = topo.timeouts.retries;
+    loop {
+        if left == 0 {
+            return send_once(topo, server, affinity, req).await;
         }
-        other => other,
+        match send_once(topo, server, affinity, req.clone()).await {
+            Err(DownError::Closed | DownError::Write) => {
+                left -= 1;
+                topo.bump(|s| &s.tot_retry);
+            }
+            other => return other,
+        }
     }
 }
 
@@ -49,6 +54,12 @@ async fn send_once(
     affinity: usize,
     req: DownRequest,
 ) -> DownResult {
+    if topo.is_down(server) {
+        // Marked down after connect_max_errors failures: fail at once.
+        topo.bump(|s| &s.tot_downstream_connect_interval);
+        return Err(DownError::Connect);
+    }
+    let _slot = crate::gate::server_slot(topo, server).await?;
     let rx = pool::conn(topo, server, affinity).send(req);
     let wait = async { rx.await.unwrap_or(Err(DownError::Closed)) };
     let limit = topo.timeouts.downstream;
@@ -60,6 +71,7 @@ async fn send_once(
             .unwrap_or(Err(DownError::Timeout))
     };
     if result == Err(DownError::Timeout) {
+        topo.bump(|s| &s.tot_downstream_timeout);
         pool::discard(topo, server, affinity);
     }
     result
@@ -96,6 +108,10 @@ pub async fn handle(
 ) -> Reply {
     let mut out = Reply::default();
     let started = std::time::Instant::now();
+    if let Some(frames) = crate::stats_proxy::local(&req.command) {
+        encode(client, &req, &frames, &mut out.bytes);
+        return out;
+    }
     if let Some(why) = topo.unserved() {
         if needs_servers(&req.command) {
             let is_get = matches!(req.command, Command::Get(_));
@@ -104,6 +120,13 @@ pub async fn handle(
             return out;
         }
     }
+    let _permit = match admit(&topo, client, &req).await {
+        Ok(permit) => permit,
+        Err(reply) => {
+            encode(client, &req, &[reply], &mut out.bytes);
+            return out;
+        }
+    };
     let frames: Vec<Response> = match &req.command {
         Command::Get(get) if client == ClientProtocol::Ascii => {
             keyed::multi_get(&topo, get, affinity).await
@@ -132,9 +155,33 @@ pub async fn handle(
             }]
         }
     };
-    crate::metrics::observe(&req, &frames, started.elapsed());
+    let took = started.elapsed();
+    crate::metrics::observe(&req, &frames, took);
+    let cmd = crate::metrics::command_index(&req);
+    topo.runtime.answered(cmd, took, topo.timeouts.time_stats);
     encode(client, &req, &frames, &mut out.bytes);
     out
+}
+
+/// A place in the pool's wait queue for a request that goes to servers,
+/// or the reply for one that waited too long (a miss for ascii gets
+/// outside vBucket pools, as moxi).
+async fn admit<'a>(
+    topo: &'a Topology,
+    client: ClientProtocol,
+    req: &Request,
+) -> Result<crate::gate::Permit<'a>, Response> {
+    if !needs_servers(&req.command) {
+        return Ok(None);
+    }
+    crate::gate::admit(topo).await.map_err(|e| {
+        let get = matches!(req.command, Command::Get(_));
+        if get && client == ClientProtocol::Ascii && !topo.is_vbucket() {
+            Response::End
+        } else {
+            failure_reply(&e, None, client)
+        }
+    })
 }
 
 /// Whether a command goes to servers (rather than being answered here).

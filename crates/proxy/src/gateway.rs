@@ -13,7 +13,7 @@
 //! config with no buckets at all is in, new clients are closed (MB-3113).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use config::{parse_rest_body, Behaviors, DefaultBucket};
@@ -52,6 +52,8 @@ pub struct Gateway {
     affinity: AtomicUsize,
     /// Configs applied so far (moxi's `config_ver`).
     version: AtomicU64,
+    /// The listening port, for `stats proxy` names (0 until listening).
+    port: AtomicU16,
 }
 
 /// What a config did.
@@ -91,7 +93,17 @@ impl Gateway {
             limits,
             affinity: AtomicUsize::new(0),
             version: AtomicU64::new(0),
+            port: AtomicU16::new(0),
         })
+    }
+
+    /// Records the port the buckets are served on; `stats proxy` names
+    /// each bucket's pool `<port>:<bucket>`.
+    pub fn set_port(&self, port: u16) {
+        self.port.store(port, Ordering::Relaxed);
+        for (name, bucket) in &self.read().buckets {
+            bucket.pool.set_label(port, name);
+        }
     }
 
     /// Client-side decoder limits.
@@ -144,6 +156,16 @@ impl Gateway {
 
     /// Parses a REST body and applies it (see the module docs).
     pub fn apply_body(&self, body: &[u8], b: &Behaviors) -> Result<Applied, ApplyError> {
+        let main = crate::stats_proxy::main_stats();
+        main.stat_configs.fetch_add(1, Ordering::Relaxed);
+        let applied = self.apply_body_inner(body, b);
+        if applied.is_err() {
+            main.stat_config_fails.fetch_add(1, Ordering::Relaxed);
+        }
+        applied
+    }
+
+    fn apply_body_inner(&self, body: &[u8], b: &Behaviors) -> Result<Applied, ApplyError> {
         let update = parse_rest_body(body)?;
         let mut refused: Vec<(String, String)> = update
             .rejected
@@ -169,14 +191,21 @@ impl Gateway {
     pub fn apply(&self, buckets: Vec<(String, String, Topology)>) -> Applied {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         let mut applied = Applied::default();
+        let main = crate::stats_proxy::main_stats();
+        let port = self.port.load(Ordering::Relaxed);
         for (name, password, topo) in buckets {
             match state.buckets.get_mut(&name) {
                 Some(bucket) => {
+                    main.stat_proxy_existings.fetch_add(1, Ordering::Relaxed);
                     bucket.password = password;
                     bucket.pool.replace_topology(topo);
                 }
                 None => {
+                    main.stat_proxy_starts.fetch_add(1, Ordering::Relaxed);
                     let pool = PoolShared::new(topo, self.limits);
+                    if port != 0 {
+                        pool.set_label(port, &name);
+                    }
                     state
                         .buckets
                         .insert(name.clone(), Bucket { password, pool });
@@ -187,6 +216,7 @@ impl Gateway {
         for (name, bucket) in &state.buckets {
             let gone = !applied.buckets.contains(name);
             if gone && state.current.contains(name) {
+                main.stat_proxy_shutdowns.fetch_add(1, Ordering::Relaxed);
                 bucket
                     .pool
                     .replace_topology(Topology::empty(Unserved::Unconfigured));

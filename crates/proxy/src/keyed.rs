@@ -16,7 +16,6 @@ use protocol::{Command, Get, GetKind, Key, Request, Response, Status, Value};
 use crate::downstream::{DownRequest, DownResult};
 use crate::error::{failure_reply, ClientProtocol, DownError};
 use crate::forward::{normalize, send};
-use crate::stats::bump;
 use crate::topology::{DownstreamProtocol, Topology};
 
 /// The outcome of [`send_keyed`]: the server last asked (`None` when the
@@ -76,8 +75,8 @@ pub async fn send_keyed(
         if refused && retries < topo.vbucket_retry_limit() {
             retries += 1;
             topo.not_my_vbucket(vb, target.server);
-            bump(|s| &s.tot_retry);
-            bump(|s| &s.tot_retry_vbucket);
+            topo.bump(|s| &s.tot_retry);
+            topo.bump(|s| &s.tot_retry_vbucket);
             continue;
         }
         return Sent { server, result };
@@ -188,6 +187,9 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
             todo.push(key.clone());
         }
     }
+    topo.runtime.add(get.keys.len() as u64, |s| &s.tot_multiget_keys);
+    let repeats = (get.keys.len() - todo.len()) as u64;
+    topo.runtime.add(repeats, |s| &s.tot_multiget_keys_dedupe);
     let mut hits: HashMap<Key, Value> = HashMap::new();
     let mut failure: Failure = None;
     let mut retries = 0;
@@ -206,8 +208,8 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
             break;
         }
         retries += 1;
-        bump(|s| &s.tot_retry);
-        bump(|s| &s.tot_retry_vbucket);
+        topo.bump(|s| &s.tot_retry);
+        topo.bump(|s| &s.tot_retry_vbucket);
         todo = refused;
     }
     let mut out: Vec<Response> = get

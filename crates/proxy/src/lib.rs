@@ -3,7 +3,9 @@
 //! and merge ([`forward`], [`keyed`], [`merge`], [`translate`]), the
 //! mapping of failures to client replies ([`error`]), topologies built from
 //! configuration ([`build`]), REST buckets ([`gateway`]) and their config
-//! watcher ([`rest`]), and the proxy's counters ([`stats`]).
+//! watcher ([`rest`]), the proxy's counters ([`stats`], [`timings`],
+//! [`metrics`]) and `stats proxy` ([`stats_proxy`]), server health and
+//! ejection ([`health`], [`eject`]) and the wait queues ([`gate`]).
 //!
 //! It owns no wire format (that is `protocol`) and no placement math (that
 //! is `routing`); it reuses the worker threads and listeners of `server`.
@@ -11,16 +13,22 @@
 pub mod auth;
 pub mod build;
 pub mod downstream;
+pub mod eject;
 pub mod error;
 pub mod forward;
+pub mod gate;
 pub mod gateway;
+pub mod health;
 pub mod keyed;
 pub mod merge;
 pub mod metrics;
+pub mod ops_metrics;
 pub mod pool;
 pub mod rest;
 pub mod session;
 pub mod stats;
+pub mod stats_proxy;
+pub mod timings;
 pub mod topology;
 pub mod translate;
 mod wire;
@@ -36,6 +44,7 @@ use server::runtime::Workers;
 
 use crate::gateway::Gateway;
 use crate::session::Front;
+use crate::stats::PoolRuntime;
 use crate::topology::Topology;
 
 /// State shared by every client of one proxy port.
@@ -44,6 +53,8 @@ pub struct PoolShared {
     /// Client-side decoder limits.
     pub limits: Limits,
     affinity: AtomicUsize,
+    /// `(port, name)` for `stats proxy`, once labelled.
+    label: RwLock<Option<(u16, String)>>,
 }
 
 impl PoolShared {
@@ -53,7 +64,31 @@ impl PoolShared {
             topology: RwLock::new(Arc::new(topology)),
             limits,
             affinity: AtomicUsize::new(0),
+            label: RwLock::new(None),
         })
+    }
+
+    /// Names the pool `<port>:<name>` in `stats proxy` (moxi names a static
+    /// pool `default`, a REST one after its bucket) and lists it there.
+    pub fn set_label(self: &Arc<Self>, port: u16, name: &str) {
+        let mut label = self.label.write().unwrap_or_else(|p| p.into_inner());
+        if label.is_none() {
+            stats_proxy::register(self);
+        }
+        *label = Some((port, name.to_owned()));
+    }
+
+    /// The `(port, name)` given by [`PoolShared::set_label`].
+    pub fn label(&self) -> Option<(u16, String)> {
+        self.label
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The pool's counters, wait queue and timings.
+    pub fn runtime(&self) -> Arc<PoolRuntime> {
+        self.topology().runtime.clone()
     }
 
     /// The current topology snapshot.
@@ -64,8 +99,10 @@ impl PoolShared {
         }
     }
 
-    /// Swaps in a new topology; requests in flight keep the old one.
-    pub fn replace_topology(&self, topology: Topology) {
+    /// Swaps in a new topology; requests in flight keep the old one. The
+    /// pool's counters, wait queue and timings carry over.
+    pub fn replace_topology(&self, mut topology: Topology) {
+        topology.runtime = self.runtime();
         let new = Arc::new(topology);
         match self.topology.write() {
             Ok(mut t) => *t = new,
@@ -97,7 +134,12 @@ pub fn listen_gateway(
     conns: Arc<ConnLimit>,
     gateway: Arc<Gateway>,
 ) -> io::Result<Listener> {
-    listen_front(addrs, backlog, workers, conns, Front::Gateway(gateway))
+    let front = Front::Gateway(gateway.clone());
+    let listener = listen_front(addrs, backlog, workers, conns, front)?;
+    if let Some(a) = listener.local_addrs().first() {
+        gateway.set_port(a.port());
+    }
+    Ok(listener)
 }
 
 fn listen_front(

@@ -99,6 +99,8 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
             (Seat::Default(g.clone()), g.next_affinity())
         }
     };
+    // moxi's num_upstream / tot_upstream, in the pool the client starts in.
+    let _upstream = crate::stats::Upstream::new(seat.pool().runtime());
     let ctx = Ctx {
         limits: front.limits(),
         front,

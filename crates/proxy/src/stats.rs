@@ -1,50 +1,113 @@
-//! The proxy's own counters (moxi's `tot_retry`, `tot_retry_vbucket`,
-//! `tot_downstream_auth`, ...), one set per worker thread.
+//! The proxy's own counters, named as moxi's `pstd_stats` (`tot_retry`,
+//! `tot_downstream_timeout`, `num_upstream`, ...).
 //!
-//! Each worker writes only its own set, with relaxed atomics (no lock, no
-//! contended cache line); every set is registered once in a process-wide
-//! list so [`totals`] can sum them when stats are asked for.
+//! Three homes, one counter set ([`ProxyStats`]):
+//! - per worker for the whole process ([`bump`], summed by [`totals`]);
+//! - per pool ([`PoolRuntime`]), one padded slot per worker, for the
+//!   request-level counters `stats proxy` prints under `<port>:<name>:`;
+//! - per server address ([`crate::health`]) for the connection-level ones
+//!   (connections are shared by every pool naming the server).
+//!
+//! Each worker writes only its own slot, with relaxed atomics; sums are
+//! taken when stats are asked for.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
-/// One worker's counters. Field names are moxi's stat names.
-#[derive(Debug, Default)]
-#[repr(align(128))]
-pub struct ProxyStats {
-    /// Requests re-sent for any reason (moxi counts NOT_MY_VBUCKET retries).
-    pub tot_retry: AtomicU64,
-    /// Requests (or multi-get key sets) re-sent after NOT_MY_VBUCKET.
-    pub tot_retry_vbucket: AtomicU64,
-    /// SASL PLAIN exchanges started on new downstream connections.
-    pub tot_downstream_auth: AtomicU64,
-    /// Of those, the ones refused, failed or timed out.
-    pub tot_downstream_auth_failed: AtomicU64,
-    /// Bucket selects (opcode 0x2a) started on new downstream connections.
-    pub tot_downstream_bucket: AtomicU64,
-    /// Of those, the ones refused, failed or timed out.
-    pub tot_downstream_bucket_failed: AtomicU64,
-    /// SASL or bucket-select round trips that exceeded `auth_timeout`.
-    pub tot_auth_timeout: AtomicU64,
+use tokio::sync::Semaphore;
+
+use crate::timings::Timings;
+
+/// Slots per pool: workers beyond this share slots (still correct).
+pub const MAX_SLOTS: usize = 64;
+
+macro_rules! counters {
+    ($( $(#[$doc:meta])* $name:ident, )*) => {
+        /// One set of counters. Field names are moxi's stat names;
+        /// `num_` ones are gauges, `tot_` ones only grow (until a reset).
+        #[derive(Debug, Default)]
+        #[repr(align(128))]
+        pub struct ProxyStats {
+            $( $(#[$doc])* pub $name: AtomicU64, )*
+        }
+
+        /// A summed copy of [`ProxyStats`] sets.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct Totals {
+            $( $(#[$doc])* pub $name: u64, )*
+        }
+
+        impl ProxyStats {
+            /// Adds this set into `t`.
+            pub fn add_to(&self, t: &mut Totals) {
+                $( t.$name += self.$name.load(Ordering::Relaxed); )*
+            }
+
+            /// Zeroes the `tot_` counters; `num_` gauges stay (moxi's
+            /// `stats proxy reset`).
+            pub fn reset(&self) {
+                $(
+                    if !stringify!($name).starts_with("num_") {
+                        self.$name.store(0, Ordering::Relaxed);
+                    }
+                )*
+            }
+        }
+
+        impl Totals {
+            /// Every counter with its name, in declaration order.
+            pub fn entries(&self) -> Vec<(&'static str, u64)> {
+                vec![ $( (stringify!($name), self.$name), )* ]
+            }
+        }
+    };
 }
 
-/// A summed copy of every worker's [`ProxyStats`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Totals {
-    /// See [`ProxyStats::tot_retry`].
-    pub tot_retry: u64,
-    /// See [`ProxyStats::tot_retry_vbucket`].
-    pub tot_retry_vbucket: u64,
-    /// See [`ProxyStats::tot_downstream_auth`].
-    pub tot_downstream_auth: u64,
-    /// See [`ProxyStats::tot_downstream_auth_failed`].
-    pub tot_downstream_auth_failed: u64,
-    /// See [`ProxyStats::tot_downstream_bucket`].
-    pub tot_downstream_bucket: u64,
-    /// See [`ProxyStats::tot_downstream_bucket_failed`].
-    pub tot_downstream_bucket_failed: u64,
-    /// See [`ProxyStats::tot_auth_timeout`].
-    pub tot_auth_timeout: u64,
+counters! {
+    /// Client connections open now.
+    num_upstream,
+    /// Client connections accepted.
+    tot_upstream,
+    /// Downstream connections open now.
+    num_downstream_conn,
+    /// Downstream connections started (connected or not).
+    tot_downstream_conn,
+    /// Of those, the ones that connected (and authenticated).
+    tot_downstream_connect,
+    /// Of those, the ones whose connect or authentication failed.
+    tot_downstream_connect_failed,
+    /// Requests failed at once because their server was marked down.
+    tot_downstream_connect_interval,
+    /// SASL PLAIN exchanges started on new downstream connections.
+    tot_downstream_auth,
+    /// Of those, the ones refused, failed or timed out.
+    tot_downstream_auth_failed,
+    /// Bucket selects (opcode 0x2a) started on new downstream connections.
+    tot_downstream_bucket,
+    /// Of those, the ones refused, failed or timed out.
+    tot_downstream_bucket_failed,
+    /// SASL or bucket-select round trips that exceeded `auth_timeout`.
+    tot_auth_timeout,
+    /// Requests whose reply did not come within `downstream_timeout`.
+    tot_downstream_timeout,
+    /// Requests that waited `downstream_conn_queue_timeout` for a slot on
+    /// a server's connections in vain.
+    tot_downstream_conn_queue_timeout,
+    /// Requests that waited `wait_queue_timeout` in the wait queue in vain.
+    tot_wait_queue_timeout,
+    /// Requests re-sent for any reason (closed connection, NOT_MY_VBUCKET).
+    tot_retry,
+    /// Requests (or multi-get key sets) re-sent after NOT_MY_VBUCKET.
+    tot_retry_vbucket,
+    /// Keys named by ascii multi-gets.
+    tot_multiget_keys,
+    /// Of those, the repeats not sent downstream again.
+    tot_multiget_keys_dedupe,
+    /// Client requests answered (local or forwarded).
+    tot_cmd_count,
+    /// Their total time, in microseconds.
+    tot_cmd_time,
 }
 
 static REGISTRY: Mutex<Vec<Arc<ProxyStats>>> = Mutex::new(Vec::new());
@@ -60,26 +123,129 @@ thread_local! {
     };
 }
 
-/// Adds one to the counter `pick` chooses, in this thread's set.
+/// Adds one to the counter `pick` chooses, in this thread's process-wide set.
 pub fn bump(pick: impl FnOnce(&ProxyStats) -> &AtomicU64) {
     LOCAL.with(|s| pick(s).fetch_add(1, Ordering::Relaxed));
 }
 
-/// Every worker's counters, summed.
+/// Every worker's process-wide counters, summed.
 pub fn totals() -> Totals {
     let all = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
     let mut t = Totals::default();
     for s in all.iter() {
-        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        t.tot_retry += get(&s.tot_retry);
-        t.tot_retry_vbucket += get(&s.tot_retry_vbucket);
-        t.tot_downstream_auth += get(&s.tot_downstream_auth);
-        t.tot_downstream_auth_failed += get(&s.tot_downstream_auth_failed);
-        t.tot_downstream_bucket += get(&s.tot_downstream_bucket);
-        t.tot_downstream_bucket_failed += get(&s.tot_downstream_bucket_failed);
-        t.tot_auth_timeout += get(&s.tot_auth_timeout);
+        s.add_to(&mut t);
     }
     t
+}
+
+/// Zeroes the process-wide `tot_` counters.
+pub fn reset_totals() {
+    for s in REGISTRY.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        s.reset();
+    }
+}
+
+/// What one pool keeps across reloads: its counters (a slot per worker),
+/// its wait queue (a `downstream_max` gate per worker) and its timings.
+/// Every topology of a pool shares it
+/// ([`crate::PoolShared::replace_topology`] carries it over).
+pub struct PoolRuntime {
+    slots: Box<[ProxyStats]>,
+    gates: OnceLock<Box<[Semaphore]>>,
+    /// Latency histograms (with `time_stats=1`).
+    pub timings: Timings,
+}
+
+impl std::fmt::Debug for PoolRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolRuntime").finish_non_exhaustive()
+    }
+}
+
+impl Default for PoolRuntime {
+    fn default() -> Self {
+        PoolRuntime {
+            slots: (0..MAX_SLOTS).map(|_| ProxyStats::default()).collect(),
+            gates: OnceLock::new(),
+            timings: Timings::default(),
+        }
+    }
+}
+
+impl PoolRuntime {
+    fn slot(&self) -> &ProxyStats {
+        &self.slots[server::runtime::worker_index() % self.slots.len()]
+    }
+
+    /// Adds `n` to the counter `pick` chooses, in this worker's slot.
+    pub fn add(&self, n: u64, pick: impl FnOnce(&ProxyStats) -> &AtomicU64) {
+        pick(self.slot()).fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Subtracts one (gauges).
+    pub fn sub(&self, pick: impl FnOnce(&ProxyStats) -> &AtomicU64) {
+        pick(self.slot()).fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Counts one answered request of command `cmd` (a
+    /// [`crate::metrics::COMMANDS`] index) that took `took`.
+    pub fn answered(&self, cmd: usize, took: Duration, time_stats: bool) {
+        let s = self.slot();
+        s.tot_cmd_count.fetch_add(1, Ordering::Relaxed);
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        s.tot_cmd_time.fetch_add(us, Ordering::Relaxed);
+        if time_stats {
+            self.timings.record(cmd, took);
+        }
+    }
+
+    /// Every worker's slot, summed.
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for s in self.slots.iter() {
+            s.add_to(&mut t);
+        }
+        t
+    }
+
+    /// Zeroes the `tot_` counters and the timings.
+    pub fn reset(&self) {
+        for s in self.slots.iter() {
+            s.reset();
+        }
+        self.timings.reset();
+    }
+
+    /// This worker's `downstream_max` gate (`None`: unlimited).
+    pub fn gate(&self, downstream_max: u32) -> Option<&Semaphore> {
+        if downstream_max == 0 {
+            return None;
+        }
+        let gates = self.gates.get_or_init(|| {
+            let permits = (downstream_max as usize).min(Semaphore::MAX_PERMITS);
+            (0..MAX_SLOTS).map(|_| Semaphore::new(permits)).collect()
+        });
+        gates.get(server::runtime::worker_index() % MAX_SLOTS)
+    }
+}
+
+/// Counts a client connection of a pool while it lives
+/// (`num_upstream`, `tot_upstream`).
+pub struct Upstream(Arc<PoolRuntime>);
+
+impl Upstream {
+    /// A client connected to the pool of `runtime`.
+    pub fn new(runtime: Arc<PoolRuntime>) -> Upstream {
+        runtime.add(1, |s| &s.tot_upstream);
+        runtime.add(1, |s| &s.num_upstream);
+        Upstream(runtime)
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.0.sub(|s| &s.num_upstream);
+    }
 }
 
 #[cfg(test)]
@@ -94,5 +260,30 @@ mod tests {
             .join()
             .ok();
         assert!(totals().tot_retry_vbucket >= before + 2);
+    }
+
+    #[test]
+    fn pool_counters_reset_all_but_gauges() {
+        let rt = Arc::new(PoolRuntime::default());
+        let up = Upstream::new(rt.clone());
+        rt.answered(0, Duration::from_micros(7), false);
+        let t = rt.totals();
+        assert_eq!((t.num_upstream, t.tot_upstream), (1, 1));
+        assert_eq!((t.tot_cmd_count, t.tot_cmd_time), (1, 7));
+        rt.reset();
+        let t = rt.totals();
+        assert_eq!((t.num_upstream, t.tot_upstream, t.tot_cmd_count), (1, 0, 0));
+        drop(up);
+        assert_eq!(rt.totals().num_upstream, 0);
+        let names: Vec<_> = t.entries().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names[0], "num_upstream");
+        assert!(names.contains(&"tot_wait_queue_timeout"));
+    }
+
+    #[test]
+    fn gates_exist_only_with_a_limit() {
+        let rt = PoolRuntime::default();
+        assert!(rt.gate(0).is_none());
+        assert_eq!(rt.gate(3).map(|g| g.available_permits()), Some(3));
     }
 }

@@ -13,6 +13,10 @@ use std::time::Duration;
 
 use routing::{Locator, Server, VbucketMap};
 
+use crate::eject::Eject;
+use crate::health::{HealthPolicy, ServerHealth};
+use crate::stats::{PoolRuntime, ProxyStats};
+
 /// Which protocol moxi speaks to the servers (`-Z downstream_protocol`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DownstreamProtocol {
@@ -54,7 +58,8 @@ pub enum Placement {
     Empty(Unserved),
 }
 
-/// Timeouts and limits that shape forwarding (a subset of moxi's `-Z`).
+/// Timeouts and limits that shape forwarding (moxi's `-Z`, see
+/// `build::base`); the defaults are moxi's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Timeouts {
     /// `connect_timeout` (default 400 ms).
@@ -64,6 +69,25 @@ pub struct Timeouts {
     /// `auth_timeout` (default 100 ms): each SASL or bucket-select round
     /// trip on a new connection; zero disables it.
     pub auth: Duration,
+    /// `downstream_max`: requests of one pool forwarded at once per worker
+    /// (default 1024); others wait in the wait queue. 0: unlimited.
+    pub downstream_max: u32,
+    /// `wait_queue_timeout` (default 200 ms): the longest wait in the wait
+    /// queue; zero: no bound.
+    pub wait_queue: Duration,
+    /// `downstream_conn_pipeline` (default 0: unlimited): requests in flight
+    /// per connection, counted per server and worker.
+    pub conn_pipeline: u32,
+    /// `downstream_conn_queue_timeout` (default 200 ms): the longest wait
+    /// for that budget; zero: no bound.
+    pub conn_queue: Duration,
+    /// `downstream_retry` (default 1): re-sends after a connection closed
+    /// before the reply.
+    pub retries: u32,
+    /// `time_stats`: record the timing histograms.
+    pub time_stats: bool,
+    /// `connect_max_errors`, `cycle`, `connect_retry_interval`, `eject_hosts`.
+    pub health: HealthPolicy,
 }
 
 impl Default for Timeouts {
@@ -72,6 +96,13 @@ impl Default for Timeouts {
             connect: Duration::from_millis(400),
             downstream: Duration::from_millis(5000),
             auth: Duration::from_millis(100),
+            downstream_max: 1024,
+            wait_queue: Duration::from_millis(200),
+            conn_pipeline: 0,
+            conn_queue: Duration::from_millis(200),
+            retries: 1,
+            time_stats: false,
+            health: HealthPolicy::default(),
         }
     }
 }
@@ -114,12 +145,26 @@ pub struct Topology {
     pub conns_per_server: usize,
     /// Credentials for new binary connections, if any.
     pub auth: Option<Arc<DownAuth>>,
+    /// Health of each server, by index (shared by every topology naming
+    /// the same address).
+    pub health: Vec<Arc<ServerHealth>>,
+    /// Hashed pools with `eject_hosts`: the ring without down servers.
+    pub eject: Option<Eject>,
+    /// The pool's counters, wait queue and timings; the same for every
+    /// topology of one pool ([`crate::PoolShared::replace_topology`]).
+    pub runtime: Arc<PoolRuntime>,
+    /// The configuration text this was built from (`stats proxy config`).
+    pub config: String,
 }
 
 impl Topology {
     /// A snapshot with default timeouts, two connections per server per
     /// worker and no credentials.
     pub fn new(servers: Vec<Server>, placement: Placement, protocol: DownstreamProtocol) -> Self {
+        let health = servers
+            .iter()
+            .map(|s| crate::health::entry(&s.authority()))
+            .collect();
         Topology {
             servers,
             placement,
@@ -127,6 +172,10 @@ impl Topology {
             timeouts: Timeouts::default(),
             conns_per_server: 2,
             auth: None,
+            health,
+            eject: None,
+            runtime: Arc::default(),
+            config: String::new(),
         }
     }
 
@@ -143,10 +192,16 @@ impl Topology {
     /// a vBucket without a master).
     pub fn locate(&self, key: &[u8]) -> Option<Target> {
         match &self.placement {
-            Placement::Hashed { locator } => Some(Target {
-                server: locator.locate(key),
-                vbucket: None,
-            }),
+            Placement::Hashed { locator } => {
+                let ejected = match &self.eject {
+                    Some(e) => e.locate(key, &self.servers, &self.health),
+                    None => None,
+                };
+                Some(Target {
+                    server: ejected.unwrap_or_else(|| locator.locate(key)),
+                    vbucket: None,
+                })
+            }
             Placement::Vbucket { map } => {
                 let map = map.read().unwrap_or_else(|p| p.into_inner());
                 let vb = map.vbucket(key);
@@ -158,6 +213,17 @@ impl Topology {
             }
             Placement::Empty(_) => None,
         }
+    }
+
+    /// Whether server `i` is marked down (its requests fail at once).
+    pub fn is_down(&self, i: usize) -> bool {
+        self.health.get(i).is_some_and(|h| h.is_down())
+    }
+
+    /// Adds one to a counter, in the process-wide set and the pool's.
+    pub fn bump(&self, pick: impl Fn(&ProxyStats) -> &std::sync::atomic::AtomicU64) {
+        crate::stats::bump(&pick);
+        self.runtime.add(1, pick);
     }
 
     /// Whether keys are placed by a vBucket map.

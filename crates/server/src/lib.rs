@@ -32,6 +32,9 @@ pub struct Server {
     listener: Listener,
     workers: Option<Arc<Workers>>,
     engine: Arc<Engine>,
+    stats: Arc<ServerStats>,
+    conns: Arc<ConnLimit>,
+    settings: Arc<Settings>,
 }
 
 impl Server {
@@ -66,7 +69,7 @@ impl Server {
         let cell: Arc<std::sync::OnceLock<u16>> = Arc::new(std::sync::OnceLock::new());
         let (e, s, c, st, cl) = (
             engine.clone(),
-            stats,
+            stats.clone(),
             conns.clone(),
             settings.clone(),
             cell.clone(),
@@ -82,13 +85,39 @@ impl Server {
             });
             tokio::task::spawn_local(conn::serve(stream, shared, guard));
         });
-        let listener = Listener::bind(&addrs, settings.backlog, workers.clone(), conns, handler)?;
+        let listener = Listener::bind(
+            &addrs,
+            settings.backlog,
+            workers.clone(),
+            conns.clone(),
+            handler,
+        )?;
         let _ = cell.set(listener.local_addrs().first().map_or(0, |a| a.port()));
         Ok(Server {
             listener,
             workers: Some(workers),
             engine,
+            stats,
+            conns,
+            settings,
         })
+    }
+
+    /// A reader of the server's plain `stats` (for the proxy's
+    /// `stats proxy stats`), usable from any thread.
+    pub fn stats_reader(&self) -> impl Fn() -> Vec<protocol::Response> + Send + Sync + 'static {
+        let (stats, engine, conns) = (self.stats.clone(), self.engine.clone(), self.conns.clone());
+        let settings = self.settings.clone();
+        let port = self.local_addrs().first().map_or(0, |a| a.port());
+        move || {
+            stats::general(&stats::StatsSources {
+                server: &stats,
+                engine: &engine,
+                conns: &conns,
+                settings: &settings,
+                port,
+            })
+        }
     }
 
     /// The bound addresses (real ports when 0 was asked).

@@ -265,11 +265,16 @@ const FIXED_ZERO_TAIL: &[&str] = &[
 
 /// `stats settings`: the settings that mean something for our server.
 pub fn settings(src: &StatsSources<'_>) -> Vec<Response> {
-    let st = src.settings;
+    settings_of(src.settings, src.port)
+}
+
+/// `stats settings` from the settings alone (the proxy's `stats proxy
+/// settings` prints them whether or not an embedded server runs).
+pub fn settings_of(st: &Settings, port: u16) -> Vec<Response> {
     let mut o = Vec::with_capacity(32);
     stat(&mut o, "maxbytes", st.max_bytes);
     stat(&mut o, "maxconns", st.max_conns);
-    stat(&mut o, "tcpport", src.port);
+    stat(&mut o, "tcpport", port);
     stat(&mut o, "udpport", 0);
     let inter = if st.listen.is_empty() {
         "NULL".to_string()
