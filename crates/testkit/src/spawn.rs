@@ -116,6 +116,8 @@ pub struct ChildServer {
     child: Child,
     addr: SocketAddr,
     log: PathBuf,
+    program: OsString,
+    args: Vec<OsString>,
 }
 
 impl ChildServer {
@@ -131,24 +133,34 @@ impl ChildServer {
         S: AsRef<OsStr>,
     {
         let log = log_path(addr.port());
-        let stderr = File::create(&log)?;
         let args: Vec<OsString> = args.into_iter().map(|a| a.as_ref().to_owned()).collect();
-        let child = Command::new(program.as_ref())
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&log);
-                io::Error::new(
-                    e.kind(),
-                    format!("cannot start {:?}: {e}", program.as_ref()),
-                )
-            })?;
-        let mut server = ChildServer { child, addr, log };
+        let program = program.as_ref().to_owned();
+        let child = start_child(&program, &args, &log)?;
+        let mut server = ChildServer {
+            child,
+            addr,
+            log,
+            program,
+            args,
+        };
         server.wait_ready(STARTUP_DEADLINE)?;
         Ok(server)
+    }
+
+    /// Kills the process (SIGKILL) and reaps it; the address stops
+    /// accepting connections.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the same program with the same arguments again (after
+    /// [`ChildServer::kill`], or if it died) and waits until it accepts
+    /// connections on the same address.
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.kill();
+        self.child = start_child(&self.program, &self.args, &self.log)?;
+        self.wait_ready(STARTUP_DEADLINE)
     }
 
     /// The address the server listens on.
@@ -227,6 +239,20 @@ impl Drop for ChildServer {
     }
 }
 
+fn start_child(program: &OsStr, args: &[OsString], log: &Path) -> io::Result<Child> {
+    let stderr = File::create(log)?;
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .map_err(|e| {
+            let _ = std::fs::remove_file(log);
+            io::Error::new(e.kind(), format!("cannot start {program:?}: {e}"))
+        })
+}
+
 fn log_path(port: u16) -> PathBuf {
     static SEQ: AtomicU32 = AtomicU32::new(0);
     let seq = SEQ.fetch_add(1, Ordering::Relaxed);
@@ -279,6 +305,17 @@ impl Memcached {
     /// The underlying child process.
     pub fn server(&mut self) -> &mut ChildServer {
         &mut self.server
+    }
+
+    /// Kills memcached (SIGKILL); its port stops answering.
+    pub fn stop(&mut self) {
+        self.server.kill();
+    }
+
+    /// Starts memcached again on the same port (empty cache) and waits
+    /// until it accepts connections.
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.server.restart()
     }
 }
 
@@ -345,6 +382,10 @@ mod tests {
         let mut mc = Memcached::start(&["-U", "0"]).expect("memcached starts");
         TcpStream::connect(mc.addr()).expect("connect");
         assert!(mc.server().is_running());
+        mc.stop();
+        assert!(TcpStream::connect(mc.addr()).is_err(), "stopped");
+        mc.restart().expect("restarts on the same port");
+        TcpStream::connect(mc.addr()).expect("connect after restart");
         let pid = mc.server().pid();
         drop(mc);
         // Reaped on drop: the pid is gone (or reused by something else).

@@ -45,7 +45,13 @@ pub fn topology(
 }
 
 pub fn start(topology: Topology) -> Proxy {
-    let workers = Workers::start(2, "proxy-test").unwrap();
+    start_on(topology, 2)
+}
+
+/// A proxy on `workers` worker threads (1: every client shares the
+/// per-worker queues).
+pub fn start_on(topology: Topology, workers: usize) -> Proxy {
+    let workers = Workers::start(workers, "proxy-test").unwrap();
     let shared = PoolShared::new(topology, Limits::default());
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let listener =
@@ -336,4 +342,23 @@ pub fn stat(addr: SocketAddr, name: &str) -> u64 {
         }
     }
     value.unwrap_or_else(|| panic!("no stat {name}"))
+}
+
+/// Every `STAT name value` of one `stats ...` request, in order.
+pub fn stats_lines(addr: SocketAddr, command: &str) -> Vec<(String, String)> {
+    let mut c = Client::connect(addr);
+    c.send(format!("{command}\r\n").as_bytes());
+    let mut out = Vec::new();
+    loop {
+        let line = c.read_line();
+        if line == b"END\r\n" {
+            return out;
+        }
+        let text = String::from_utf8_lossy(&line);
+        let rest = text
+            .strip_prefix("STAT ")
+            .unwrap_or_else(|| panic!("not a STAT line: {text:?}"));
+        let (name, value) = rest.trim_end_matches("\r\n").split_once(' ').unwrap();
+        out.push((name.to_owned(), value.to_owned()));
+    }
 }
