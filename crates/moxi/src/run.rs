@@ -92,14 +92,15 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
     let mut gateway = None;
     let conns = ConnLimit::new(settings.max_conns);
     let limits = Limits::default().with_max_value_len(settings.item_size_max);
+    // Checked even without -z, so a bad -Z never goes unnoticed.
+    let b = behaviors(opts)?;
     let mut main = proxy::stats_proxy::MainInfo {
         nthreads: settings.threads,
         settings: stat_pairs(server::stats::settings_of(&settings, settings.port)),
         ..Default::default()
     };
+    main.behaviors = b.clone();
     if let Some(z) = &opts.cluster {
-        let b = behaviors(opts)?;
-        main.behaviors = b.clone();
         let cluster =
             config::parse_cluster(z, read_file).map_err(|e| StartError(format!("ERROR: {e}")))?;
         let ctx = ListenCtx {

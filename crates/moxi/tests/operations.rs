@@ -21,17 +21,30 @@ fn a_malformed_behavior_stops_start_up_naming_the_key() {
         ("wait_queue_timeout=-5", "wait_queue_timeout"),
     ] {
         let out = Command::new(MOXI)
-            .args(["-l", "127.0.0.1", "-z", &format!("{}=127.0.0.1:1", testkit::free_port())])
+            .args([
+                "-l",
+                "127.0.0.1",
+                "-z",
+                &format!("{}=127.0.0.1:1", testkit::free_port()),
+            ])
             .args(["-Z", z])
             .stdin(Stdio::null())
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{z}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains(&format!("config error in key: {key}")), "{z}: {err}");
+        assert!(
+            err.contains(&format!("config error in key: {key}")),
+            "{z}: {err}"
+        );
     }
     let out = Command::new(MOXI)
-        .args(["-l", "127.0.0.1", "-z", &format!("{}=127.0.0.1:1", testkit::free_port())])
+        .args([
+            "-l",
+            "127.0.0.1",
+            "-z",
+            &format!("{}=127.0.0.1:1", testkit::free_port()),
+        ])
         .args(["-Z", "no_such_key=1", "-Y", "y"])
         .stdin(Stdio::null())
         .output()
@@ -97,13 +110,21 @@ fn stats_proxy_groups_through_the_binary() {
     assert_eq!(all["proxy_main:behavior:time_stats"], "1");
     assert_eq!(all["proxy_main:behavior:downstream_protocol"], "8");
     assert_eq!(all["memcached:settings:num_threads"], "2");
-    assert!(all.contains_key("memcached:stats:pid"), "the embedded server");
+    assert!(
+        all.contains_key("memcached:stats:pid"),
+        "the embedded server"
+    );
     assert_eq!(all["proxy_main:stats:stat_proxy_starts"], "1");
     assert_eq!(all[&format!("{pre}:info:port")], port.to_string());
     assert_eq!(all[&format!("{pre}:info:name")], "default");
-    assert_eq!(all[&format!("{pre}:info:config")], common::server_list(&addrs));
+    assert_eq!(
+        all[&format!("{pre}:info:config")],
+        common::server_list(&addrs)
+    );
     assert_eq!(all[&format!("{pre}:pstd_stats:tot_cmd_count")], "2");
-    let upstream: u64 = all[&format!("{pre}:pstd_stats:tot_upstream")].parse().unwrap();
+    let upstream: u64 = all[&format!("{pre}:pstd_stats:tot_upstream")]
+        .parse()
+        .unwrap();
     assert!(upstream >= 2, "this client and the one asking");
     assert_eq!(all[&format!("{pre}:behavior:downstream_max")], "7");
     for (group, prefix) in [
@@ -114,7 +135,10 @@ fn stats_proxy_groups_through_the_binary() {
         let lines = stats(proxy, &format!("proxy {group}"));
         assert!(!lines.is_empty(), "{group}");
         assert!(lines.iter().any(|(n, _)| n.starts_with(prefix)), "{group}");
-        assert!(lines.iter().all(|(n, _)| all.contains_key(n)), "{group} ⊂ all");
+        assert!(
+            lines.iter().all(|(n, _)| all.contains_key(n)),
+            "{group} ⊂ all"
+        );
     }
     let timings = stats(proxy, "proxy timings");
     let row = |name: &str| -> Vec<String> {
@@ -136,7 +160,10 @@ fn stats_proxy_groups_through_the_binary() {
         assert!(rows.last().unwrap().contains("100.00% "), "{name}");
     }
     let config = stats(proxy, "proxy config");
-    assert_eq!(config, [(format!("{pre}:config"), common::server_list(&addrs))]);
+    assert_eq!(
+        config,
+        [(format!("{pre}:config"), common::server_list(&addrs))]
+    );
     assert!(stats(proxy, "proxy bogus").is_empty());
     assert!(stats(proxy, "proxy reset").is_empty(), "answered OK");
     let after: HashMap<_, _> = stats(proxy, "proxy stats").into_iter().collect();
@@ -160,7 +187,16 @@ fn the_metrics_page_shows_server_health() {
     };
     let z = format!("{port}=127.0.0.1:{dead}");
     let admin_arg = format!("127.0.0.1:{admin}");
-    let args = ["-l", "127.0.0.1", "-t", "1", "-z", &z, "--metrics", &admin_arg];
+    let args = [
+        "-l",
+        "127.0.0.1",
+        "-t",
+        "1",
+        "-z",
+        &z,
+        "--metrics",
+        &admin_arg,
+    ];
     let _moxi = testkit::ChildServer::spawn(
         MOXI,
         args.iter().chain(&["-Z", "connect_max_errors=2"]),

@@ -199,6 +199,49 @@ mod tests {
     }
 
     #[test]
+    fn behaviors_shape_the_topology() {
+        let mut b = Behaviors::default();
+        b.apply(
+            "downstream_max=3,wait_queue_timeout=4,downstream_conn_pipeline=5,\
+             downstream_conn_queue_timeout=6,downstream_retry=7,time_stats=1,\
+             connect_max_errors=8,cycle=9,connect_retry_interval=10,eject_hosts=true,\
+             downstream_conn_max=0,downstream_weight=3",
+        )
+        .unwrap();
+        let servers = [Server::new("h", 1, 0), Server::new("h", 2, 5)];
+        let topo = hashed(&servers, &b).unwrap();
+        let t = &topo.timeouts;
+        let ms = std::time::Duration::from_millis;
+        assert_eq!((t.downstream_max, t.wait_queue), (3, ms(4)));
+        assert_eq!((t.conn_pipeline, t.conn_queue), (5, ms(6)));
+        assert_eq!((t.retries, t.time_stats), (7, true));
+        assert_eq!(
+            t.health,
+            HealthPolicy {
+                max_errors: 8,
+                probe_interval: ms(9),
+                retry_interval: ms(10),
+                eject: true
+            }
+        );
+        assert_eq!(topo.conns_per_server, MAX_CONNS_PER_SERVER, "0: unlimited");
+        let weights: Vec<u32> = topo.servers.iter().map(|s| s.weight).collect();
+        assert_eq!(
+            weights,
+            [3, 5],
+            "downstream_weight fills in missing weights"
+        );
+        assert_eq!(topo.config, "h:1:3,h:2:5");
+        assert!(topo.eject.is_some());
+        b.downstream_conn_max = 40;
+        assert_eq!(hashed(&servers, &b).unwrap().conns_per_server, 16);
+        assert!(hashed(&servers, &Behaviors::default())
+            .unwrap()
+            .eject
+            .is_none());
+    }
+
+    #[test]
     fn credentials_follow_moxi() {
         let named = format!(r#"{{"name":"b0","saslPassword":"pw","vBucketServerMap":{MAP}}}"#);
         let cfg = VbucketConfig::parse(&named).unwrap();

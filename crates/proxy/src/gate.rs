@@ -63,9 +63,10 @@ pub async fn admit(topo: &Topology) -> Result<Permit<'_>, DownError> {
 /// Waits for a place in server `server`'s budget of requests in flight on
 /// this worker (`downstream_conn_pipeline`).
 pub async fn server_slot(topo: &Topology, server: usize) -> Result<Permit<'_>, DownError> {
-    let budget = topo.health.get(server).and_then(|h| {
-        h.slot_budget(topo.conns_per_server, topo.timeouts.conn_pipeline)
-    });
+    let budget = topo
+        .health
+        .get(server)
+        .and_then(|h| h.slot_budget(topo.conns_per_server, topo.timeouts.conn_pipeline));
     let Some(gate) = budget else {
         return Ok(None);
     };

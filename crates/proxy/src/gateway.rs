@@ -300,6 +300,26 @@ mod tests {
     }
 
     #[test]
+    fn bucket_pools_are_named_for_stats_proxy() {
+        let g = Gateway::new(DefaultBucket::First, Limits::default());
+        let b = Behaviors::default();
+        g.apply_body(body(&[("early", "", 1)]).as_bytes(), &b)
+            .unwrap();
+        g.set_port(4321);
+        g.apply_body(body(&[("early", "", 1), ("late", "", 2)]).as_bytes(), &b)
+            .unwrap();
+        let label = |n: &str| g.bucket(n).unwrap().label();
+        assert_eq!(label("early"), Some((4321, "early".to_owned())));
+        assert_eq!(label("late"), Some((4321, "late".to_owned())));
+        assert!(g
+            .bucket("late")
+            .unwrap()
+            .topology()
+            .config
+            .contains("\"late\""));
+    }
+
+    #[test]
     fn bad_configs_leave_the_old_one() {
         let g = Gateway::new(DefaultBucket::Named("x".into()), Limits::default());
         let b = Behaviors::default();

@@ -176,8 +176,12 @@ impl ServerHealth {
     pub fn connect_failed(self: &Arc<Self>, t: &Timeouts, protocol: DownstreamProtocol) {
         let c = &self.counters;
         c.tot_downstream_conn.fetch_add(1, Ordering::Relaxed);
-        c.tot_downstream_connect_failed.fetch_add(1, Ordering::Relaxed);
-        let errors = self.errors.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+        c.tot_downstream_connect_failed
+            .fetch_add(1, Ordering::Relaxed);
+        let errors = self
+            .errors
+            .fetch_add(1, Ordering::Relaxed)
+            .saturating_add(1);
         let max = t.health.max_errors;
         if max == 0 || errors < max || self.down.swap(true, Ordering::AcqRel) {
             return;

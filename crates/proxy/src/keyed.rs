@@ -187,7 +187,8 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
             todo.push(key.clone());
         }
     }
-    topo.runtime.add(get.keys.len() as u64, |s| &s.tot_multiget_keys);
+    topo.runtime
+        .add(get.keys.len() as u64, |s| &s.tot_multiget_keys);
     let repeats = (get.keys.len() - todo.len()) as u64;
     topo.runtime.add(repeats, |s| &s.tot_multiget_keys_dedupe);
     let mut hits: HashMap<Key, Value> = HashMap::new();

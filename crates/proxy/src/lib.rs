@@ -80,10 +80,7 @@ impl PoolShared {
 
     /// The `(port, name)` given by [`PoolShared::set_label`].
     pub fn label(&self) -> Option<(u16, String)> {
-        self.label
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.label.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The pool's counters, wait queue and timings.

@@ -154,10 +154,8 @@ pub const GROUPS: &[(&str, Group)] = &[
 ];
 
 /// Groups printed only when asked by name.
-pub const BY_NAME_ONLY: &[(&str, Group)] = &[
-    ("timings", groups::timings),
-    ("config", groups::config),
-];
+pub const BY_NAME_ONLY: &[(&str, Group)] =
+    &[("timings", groups::timings), ("config", groups::config)];
 
 /// What `stats proxy reset` resets.
 pub const RESETS: &[fn()] = &[groups::reset_counters];

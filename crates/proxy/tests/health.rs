@@ -59,7 +59,11 @@ fn a_killed_server_fails_fast_and_returns_within_a_second_of_its_restart() {
         let asked = Instant::now();
         c.send(b"set k 0 0 1\r\nx\r\nget k\r\n");
         c.expect(b"SERVER_ERROR proxy write to downstream 127.0.0.1\r\nEND\r\n");
-        assert!(asked.elapsed() < b.connect_timeout / 4, "{:?}", asked.elapsed());
+        assert!(
+            asked.elapsed() < b.connect_timeout / 4,
+            "{:?}",
+            asked.elapsed()
+        );
     }
     let t = p.shared.runtime().totals();
     assert!(t.tot_downstream_connect_interval >= 40, "{t:?}");

@@ -17,7 +17,8 @@ use testkit::mock::{MockServer, Received};
 
 fn behaviors(list: &str) -> Behaviors {
     let mut b = Behaviors::default();
-    b.apply(&format!("downstream_protocol=ascii,{list}")).unwrap();
+    b.apply(&format!("downstream_protocol=ascii,{list}"))
+        .unwrap();
     b
 }
 
@@ -50,7 +51,10 @@ fn a_full_wait_queue_times_out_with_moxis_line_and_its_crlf() {
     let p = proxy(mock.addr(), &b);
     let mut first = Client::connect(p.addr());
     first.send(b"set a 0 0 1\r\nx\r\n");
-    assert!(saw(&mock, b"set a"), "the first request holds the only place");
+    assert!(
+        saw(&mock, b"set a"),
+        "the first request holds the only place"
+    );
     let mut c = Client::connect(p.addr());
     let started = Instant::now();
     c.send(b"set b 0 0 1\r\nx\r\n");

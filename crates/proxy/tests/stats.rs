@@ -35,9 +35,15 @@ fn stats_are_merged_by_moxis_rules() {
             c.send(format!("set merge{i} 0 0 1\r\nx\r\n").as_bytes());
             c.expect(b"STORED\r\n");
         }
-        let before: Vec<_> = addrs.iter().map(|a| map(stats_lines(*a, "stats"))).collect();
+        let before: Vec<_> = addrs
+            .iter()
+            .map(|a| map(stats_lines(*a, "stats")))
+            .collect();
         let merged = map(stats_lines(p.addr(), "stats"));
-        let after: Vec<_> = addrs.iter().map(|a| map(stats_lines(*a, "stats"))).collect();
+        let after: Vec<_> = addrs
+            .iter()
+            .map(|a| map(stats_lines(*a, "stats")))
+            .collect();
         for k in ["curr_items", "total_items", "cmd_set", "threads"] {
             let sum = num(&before[0], k) + num(&before[1], k);
             assert_eq!(num(&merged, k), sum, "{ds:?} {k} is summed");
@@ -54,7 +60,10 @@ fn stats_are_merged_by_moxis_rules() {
         assert!((lo..=hi).contains(&num(&merged, "uptime")), "{ds:?} uptime");
         let user = |m: &HashMap<String, String>| m["rusage_user"].parse::<f64>().unwrap();
         let r = user(&merged);
-        assert!(r >= user(&before[0]) + user(&before[1]) - 1e-6, "floats summed");
+        assert!(
+            r >= user(&before[0]) + user(&before[1]) - 1e-6,
+            "floats summed"
+        );
         assert!(merged["rusage_user"].contains('.'), "printed as a float");
         c.send(b"stats reset\r\n");
         c.expect(b"RESET\r\n");
@@ -88,7 +97,10 @@ fn stats_proxy_is_answered_locally_for_labelled_pools() {
     assert_eq!(all["proxy_main:conf_type"], "static");
     assert_eq!(all[&format!("{pre}:info:config")], "127.0.0.1:1");
     assert_eq!(all[&format!("{pre}:pstd_stats:tot_multiget_keys")], "3");
-    assert_eq!(all[&format!("{pre}:pstd_stats:tot_multiget_keys_dedupe")], "1");
+    assert_eq!(
+        all[&format!("{pre}:pstd_stats:tot_multiget_keys_dedupe")],
+        "1"
+    );
     assert_eq!(all[&format!("{pre}:pstd_stats:tot_cmd_count")], "2");
     assert_eq!(
         all[&format!("{pre}:pstd_stats:num_upstream")],
@@ -100,6 +112,22 @@ fn stats_proxy_is_answered_locally_for_labelled_pools() {
     let config = stats_lines(p.addr(), "stats proxy config");
     assert!(config.contains(&(format!("{pre}:config"), "127.0.0.1:1".into())));
     assert!(stats_lines(p.addr(), "stats proxy nonsense").is_empty());
+    let mut b = Client::connect(p.addr());
+    b.send(&common::bin(0x10, b"proxy config", &[], &[], 5));
+    let f = b.read_frame();
+    assert_eq!((f.opcode, f.status, f.opaque), (0x10, 0, 5));
+    assert_eq!(
+        (f.key, f.value),
+        (
+            format!("{pre}:config").into_bytes(),
+            b"127.0.0.1:1".to_vec()
+        )
+    );
+    let end = b.read_frame();
+    assert!(
+        end.key.is_empty() && end.value.is_empty(),
+        "binary STAT ends empty"
+    );
     c.send(b"stats proxy reset\r\n");
     c.expect(b"OK\r\n");
     let after = map(stats_lines(p.addr(), "stats proxy stats"));

@@ -76,8 +76,8 @@ pub fn settings(ctx: &Ctx) -> Lines {
 pub fn behaviors(ctx: &Ctx) -> Lines {
     let entries = behavior_entries(&ctx.main.behaviors);
     let mut o = Lines::new();
-    let prefixes = std::iter::once("proxy_main".to_owned())
-        .chain(ctx.pools.iter().map(|p| p.prefix.clone()));
+    let prefixes =
+        std::iter::once("proxy_main".to_owned()).chain(ctx.pools.iter().map(|p| p.prefix.clone()));
     for pre in prefixes {
         for (k, v) in &entries {
             line(&mut o, format!("{pre}:behavior:{k}"), v);
