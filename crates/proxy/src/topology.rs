@@ -99,9 +99,23 @@ pub struct Target {
     pub vbucket: Option<u16>,
 }
 
+/// The identity of one topology snapshot, unique in the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TopologyId(u64);
+
+impl Default for TopologyId {
+    /// A fresh, never used identity.
+    fn default() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        TopologyId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// One pool's snapshot.
 #[derive(Debug)]
 pub struct Topology {
+    /// Unique per snapshot: keys the per-worker connection cache.
+    pub id: TopologyId,
     /// Servers in configuration order; placement indexes into this.
     pub servers: Vec<Server>,
     /// Key placement.
@@ -121,6 +135,7 @@ impl Topology {
     /// worker and no credentials.
     pub fn new(servers: Vec<Server>, placement: Placement, protocol: DownstreamProtocol) -> Self {
         Topology {
+            id: TopologyId::default(),
             servers,
             placement,
             protocol,
