@@ -1,7 +1,7 @@
 //! The per-pool behaviours around forwarding that `-Z` switches on: the
 //! front cache ([`crate::frontcache`]), key stats ([`crate::keystats`]) and
 //! `optimize_set` ([`crate::optimize`]), and their hooks in the request
-//! path ([`get`], [`keyed`], [`flush_all`], [`observe`]).
+//! path ([`get`], [`keyed()`], [`flush_all`], [`observe`]).
 //!
 //! A pool's [`Features`] hang off its [`Topology`]. A reload builds a new
 //! topology; [`Topology::inherit_features`] (called by
@@ -197,91 +197,7 @@ pub fn observe(topo: &Topology, req: &Request, frames: &[Response]) {
     topo.features.keys.observe(req, frames);
 }
 
-/// Appends the front cache and `optimize_set` metrics, summed over every
-/// pool, in Prometheus text format.
-pub fn render_metrics(out: &mut String) {
-    use std::fmt::Write;
-    let t = crate::frontcache::totals();
-    let rows: [(&str, &str, &str, u64); 12] = [
-        (
-            "moxi_frontcache_hits_total",
-            "counter",
-            "Gets answered from the front cache.",
-            t.hits.load(Ordering::Relaxed),
-        ),
-        (
-            "moxi_frontcache_misses_total",
-            "counter",
-            "Front cache lookups that found nothing live.",
-            t.misses.load(Ordering::Relaxed),
-        ),
-        (
-            "moxi_frontcache_expires_total",
-            "counter",
-            "Front cache lookups that found an expired entry.",
-            t.expires.load(Ordering::Relaxed),
-        ),
-        (
-            "moxi_frontcache_hit_bytes_total",
-            "counter",
-            "Value bytes answered from the front cache.",
-            t.hit_bytes.load(Ordering::Relaxed),
-        ),
-        (
-            "moxi_frontcache_adds_total",
-            "counter",
-            "Entries added to the front cache.",
-            t.adds.load(Ordering::Relaxed),
-        ),
-        (
-            "moxi_frontcache_add_skips_total",
-            "counter",
-            "Front cache adds skipped (entry live, or key invalidated meanwhile).",
-            t.add_skips.load(Ordering::Relaxed),
-        ),
-        (
-            "moxi_frontcache_add_fails_total",
-            "counter",
-            "Front cache adds refused (larger than the byte budget).",
-            t.add_fails.load(Ordering::Relaxed),
-        ),
-        (
-            "moxi_frontcache_invalidations_total",
-            "counter",
-            "Front cache entries dropped by updates and deletes.",
-            t.deletes.load(Ordering::Relaxed),
-        ),
-        (
-            "moxi_frontcache_evictions_total",
-            "counter",
-            "Front cache entries evicted to make room.",
-            t.evictions.load(Ordering::Relaxed),
-        ),
-        (
-            "moxi_frontcache_entries",
-            "gauge",
-            "Entries in the front caches.",
-            t.entries.load(Ordering::Relaxed),
-        ),
-        (
-            "moxi_frontcache_bytes",
-            "gauge",
-            "Bytes of keys and values in the front caches.",
-            t.bytes.load(Ordering::Relaxed),
-        ),
-        (
-            "moxi_optimize_sets_total",
-            "counter",
-            "Sets answered STORED early (optimize_set).",
-            crate::optimize::total(),
-        ),
-    ];
-    for (name, kind, help, value) in rows {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        let _ = writeln!(out, "{name} {value}");
-    }
-}
+pub use crate::featuremetrics::render as render_metrics;
 
 #[cfg(test)]
 mod tests {

@@ -19,7 +19,6 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -29,6 +28,7 @@ use hashlink::LinkedHashMap;
 use protocol::{Key, Value};
 
 use crate::clock::Clock;
+use crate::featuremetrics::{add, sub};
 
 /// The byte budget of one front cache (keys plus values).
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
@@ -222,7 +222,7 @@ impl FrontCache {
         let live = inner.map.get(key).is_some_and(|e| e.expires > now);
         if stale || live {
             inner.counters.add_skips += 1;
-            totals().add_skips.fetch_add(1, Ordering::Relaxed);
+            add(|t| &t.add_skips, 1);
             return false;
         }
         inner.remove(key);
@@ -238,16 +238,16 @@ impl FrontCache {
         let size = size_of(&entry.value);
         if size > self.config.max_bytes {
             inner.counters.add_fails += 1;
-            totals().add_fails.fetch_add(1, Ordering::Relaxed);
+            add(|t| &t.add_fails, 1);
             return false;
         }
         inner.make_room(self.config.max, self.config.max_bytes - size);
         inner.counters.adds += 1;
         inner.counters.add_bytes += value.data.len() as u64;
-        totals().adds.fetch_add(1, Ordering::Relaxed);
+        add(|t| &t.adds, 1);
         inner.bytes += size;
-        totals().entries.fetch_add(1, Ordering::Relaxed);
-        totals().bytes.fetch_add(size as u64, Ordering::Relaxed);
+        add(|t| &t.entries, 1);
+        add(|t| &t.bytes, size as u64);
         inner.map.insert(entry.value.key.0.clone(), entry);
         true
     }
@@ -264,7 +264,7 @@ impl FrontCache {
         inner.slots[slot] = inner.epoch;
         if inner.remove(key) {
             inner.counters.deletes += 1;
-            totals().deletes.fetch_add(1, Ordering::Relaxed);
+            add(|t| &t.deletes, 1);
         }
     }
 
@@ -350,19 +350,19 @@ impl Inner {
             Some(Some(v)) => {
                 self.counters.get_hits += 1;
                 self.counters.get_bytes += v.data.len() as u64;
-                totals().hits.fetch_add(1, Ordering::Relaxed);
+                add(|t| &t.hits, 1);
                 let n = v.data.len() as u64;
-                totals().hit_bytes.fetch_add(n, Ordering::Relaxed);
+                add(|t| &t.hit_bytes, n);
                 Some(v)
             }
             expired => {
                 if expired.is_some() {
                     self.remove(key);
                     self.counters.get_expires += 1;
-                    totals().expires.fetch_add(1, Ordering::Relaxed);
+                    add(|t| &t.expires, 1);
                 }
                 self.counters.get_misses += 1;
-                totals().misses.fetch_add(1, Ordering::Relaxed);
+                add(|t| &t.misses, 1);
                 None
             }
         }
@@ -382,8 +382,8 @@ impl Inner {
     fn forget(&mut self, e: &Entry) {
         let size = size_of(&e.value);
         self.bytes -= size;
-        totals().entries.fetch_sub(1, Ordering::Relaxed);
-        totals().bytes.fetch_sub(size as u64, Ordering::Relaxed);
+        sub(|t| &t.entries, 1);
+        sub(|t| &t.bytes, size as u64);
     }
 
     /// Evicts least recently used entries until one more fits under `max`
@@ -395,42 +395,16 @@ impl Inner {
             };
             self.forget(&e);
             self.counters.evictions += 1;
-            totals().evictions.fetch_add(1, Ordering::Relaxed);
+            add(|t| &t.evictions, 1);
         }
     }
 
     fn clear(&mut self) {
-        totals()
-            .entries
-            .fetch_sub(self.map.len() as u64, Ordering::Relaxed);
-        totals()
-            .bytes
-            .fetch_sub(self.bytes as u64, Ordering::Relaxed);
+        sub(|t| &t.entries, self.map.len() as u64);
+        sub(|t| &t.bytes, self.bytes as u64);
         self.map.clear();
         self.bytes = 0;
     }
-}
-
-/// Process-wide totals over every front cache, for Prometheus: counters
-/// never go back (unlike the per-pool ones `stats proxy reset` zeroes).
-#[derive(Default)]
-pub(crate) struct Totals {
-    pub(crate) hits: AtomicU64,
-    pub(crate) misses: AtomicU64,
-    pub(crate) expires: AtomicU64,
-    pub(crate) hit_bytes: AtomicU64,
-    pub(crate) adds: AtomicU64,
-    pub(crate) add_skips: AtomicU64,
-    pub(crate) add_fails: AtomicU64,
-    pub(crate) deletes: AtomicU64,
-    pub(crate) evictions: AtomicU64,
-    pub(crate) entries: AtomicU64,
-    pub(crate) bytes: AtomicU64,
-}
-
-pub(crate) fn totals() -> &'static Totals {
-    static T: std::sync::OnceLock<Totals> = std::sync::OnceLock::new();
-    T.get_or_init(Totals::default)
 }
 
 #[cfg(test)]

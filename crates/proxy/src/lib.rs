@@ -14,6 +14,7 @@ pub mod build;
 pub mod clock;
 pub mod downstream;
 pub mod error;
+mod featuremetrics;
 pub mod features;
 pub mod forward;
 pub mod frontcache;

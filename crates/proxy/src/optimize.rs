@@ -9,7 +9,6 @@
 //! refused or lost set is only logged) and backpressure from the server.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -19,14 +18,6 @@ use crate::downstream::DownRequest;
 use crate::error::ClientProtocol;
 use crate::keyed::send_keyed;
 use crate::topology::Topology;
-
-/// `moxi_optimize_sets_total`: sets answered early, every pool.
-static OPTIMIZE_SETS_TOTAL: AtomicU64 = AtomicU64::new(0);
-
-/// Sets answered early by every pool since start (for Prometheus).
-pub fn total() -> u64 {
-    OPTIMIZE_SETS_TOTAL.load(Ordering::Relaxed)
-}
 
 /// Whether `req` is answered early: an ascii client's `set` whose key
 /// matches `optimize_set`.
@@ -49,7 +40,7 @@ pub async fn fire(topo: Arc<Topology>, req: Request, affinity: usize) -> Respons
     let mut down = req.clone();
     down.quiet = false;
     topo.features.count_optimize_set();
-    OPTIMIZE_SETS_TOTAL.fetch_add(1, Ordering::Relaxed);
+    crate::featuremetrics::add(|t| &t.optimize_sets, 1);
     let mut send = Box::pin(async move {
         let sent = send_keyed(&topo, key.as_bytes(), affinity, DownRequest::One(down)).await;
         // A get that raced with the set must not keep the old value.
