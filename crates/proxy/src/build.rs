@@ -6,6 +6,8 @@ use std::sync::{Arc, RwLock};
 use config::{Behaviors, NodeLocator, VbucketConfig};
 use routing::{RoutingError, Server};
 
+use crate::clock::Clock;
+use crate::features::Features;
 use crate::topology::{DownAuth, DownstreamProtocol, Placement, Timeouts, Topology};
 
 /// Why a topology could not be built.
@@ -39,6 +41,7 @@ fn base(servers: Vec<Server>, placement: Placement, b: &Behaviors) -> Topology {
         auth: b.auth_timeout,
     };
     topo.conns_per_server = (b.downstream_conn_max as usize).clamp(1, 16);
+    topo.features = Arc::new(Features::new(b, Clock::System));
     topo
 }
 

@@ -3,20 +3,27 @@
 //! and merge ([`forward`], [`keyed`], [`merge`], [`translate`]), the
 //! mapping of failures to client replies ([`error`]), topologies built from
 //! configuration ([`build`]), REST buckets ([`gateway`]) and their config
-//! watcher ([`rest`]), and the proxy's counters ([`stats`]).
+//! watcher ([`rest`]), the proxy's counters ([`stats`], [`metrics`]), and
+//! the front cache, key stats and optimize_set ([`features`]).
 //!
 //! It owns no wire format (that is `protocol`) and no placement math (that
 //! is `routing`); it reuses the worker threads and listeners of `server`.
 
 pub mod auth;
 pub mod build;
+pub mod clock;
 pub mod downstream;
 pub mod error;
+mod featuremetrics;
+pub mod features;
 pub mod forward;
+pub mod frontcache;
 pub mod gateway;
 pub mod keyed;
+pub mod keystats;
 pub mod merge;
 pub mod metrics;
+pub mod optimize;
 pub mod pool;
 pub mod rest;
 pub mod session;
@@ -64,8 +71,10 @@ impl PoolShared {
         }
     }
 
-    /// Swaps in a new topology; requests in flight keep the old one.
-    pub fn replace_topology(&self, topology: Topology) {
+    /// Swaps in a new topology; requests in flight keep the old one. The
+    /// front cache and key stats carry over when configured the same.
+    pub fn replace_topology(&self, mut topology: Topology) {
+        topology.inherit_features(&self.topology());
         let new = Arc::new(topology);
         match self.topology.write() {
             Ok(mut t) => *t = new,

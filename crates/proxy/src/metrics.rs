@@ -262,4 +262,5 @@ pub fn render(out: &mut String) {
     );
     let _ = writeln!(out, "# TYPE moxi_config_version gauge");
     let _ = writeln!(out, "moxi_config_version {}", config_version());
+    crate::features::render_metrics(out);
 }

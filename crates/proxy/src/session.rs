@@ -388,6 +388,7 @@ fn too_large(ctx: &mut Ctx, client: ClientProtocol, req: Request) -> Step {
                     cas: 0,
                 });
                 let key = s.key.as_bytes();
+                topo.features.front.invalidate(key);
                 let _ = crate::keyed::send_keyed(&topo, key, affinity, DownRequest::One(del)).await;
             }
         }

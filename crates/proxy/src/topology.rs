@@ -128,6 +128,8 @@ pub struct Topology {
     pub conns_per_server: usize,
     /// Credentials for new binary connections, if any.
     pub auth: Option<Arc<DownAuth>>,
+    /// Front cache, key stats, optimize_set (all off unless built so).
+    pub features: Arc<crate::features::Features>,
 }
 
 impl Topology {
@@ -142,6 +144,7 @@ impl Topology {
             timeouts: Timeouts::default(),
             conns_per_server: 2,
             auth: None,
+            features: Arc::default(),
         }
     }
 
