@@ -89,7 +89,11 @@ fn stats_proxy_groups_through_the_binary() {
     let args = ["-l", "127.0.0.1", "-t", "2", "-p", &embedded_arg, "-z", &z];
     let _moxi = testkit::ChildServer::spawn(
         MOXI,
-        args.iter().chain(&["-Z", "time_stats=1,downstream_max=7"]),
+        args.iter().chain(&[
+            "-Z",
+            "time_stats=1,downstream_max=7,front_cache_lifespan=60000,front_cache_spec=a,\
+             key_stats_lifespan=60000,key_stats_spec=a",
+        ]),
         local(port),
     )
     .unwrap();
@@ -140,6 +144,21 @@ fn stats_proxy_groups_through_the_binary() {
             "{group} ⊂ all"
         );
     }
+    let front: HashMap<_, _> = stats(proxy, "proxy frontcache").into_iter().collect();
+    assert!(
+        front.contains_key(&format!("{pre}:frontcache:max")),
+        "{front:?}"
+    );
+    assert!(
+        front.keys().all(|k| all.contains_key(k)),
+        "frontcache ⊂ all"
+    );
+    let keys = stats(proxy, "proxy keystats");
+    assert!(
+        keys.iter()
+            .any(|(n, _)| n.starts_with(&format!("{pre}:keystats:a:"))),
+        "{keys:?}"
+    );
     let timings = stats(proxy, "proxy timings");
     let row = |name: &str| -> Vec<String> {
         timings

@@ -6,6 +6,8 @@ use std::sync::{Arc, RwLock};
 use config::{Behaviors, NodeLocator, VbucketConfig};
 use routing::{RoutingError, Server};
 
+use crate::clock::Clock;
+use crate::features::Features;
 use crate::health::HealthPolicy;
 use crate::topology::{DownAuth, DownstreamProtocol, Placement, Timeouts, Topology};
 
@@ -64,6 +66,7 @@ fn base(servers: Vec<Server>, placement: Placement, b: &Behaviors) -> Topology {
         0 => MAX_CONNS_PER_SERVER,
         n => n.min(MAX_CONNS_PER_SERVER),
     };
+    topo.features = Arc::new(Features::new(b, Clock::System));
     topo
 }
 

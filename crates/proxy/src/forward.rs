@@ -129,13 +129,20 @@ pub async fn handle(
     };
     let frames: Vec<Response> = match &req.command {
         Command::Get(get) if client == ClientProtocol::Ascii => {
-            keyed::multi_get(&topo, get, affinity).await
+            if topo.features.caches(get) {
+                crate::features::get(&topo, get, affinity).await
+            } else {
+                keyed::multi_get(&topo, get, affinity).await
+            }
         }
         Command::Get(get) => keyed::single_get(&topo, get, affinity).await,
         Command::Store(_) | Command::Arith(_) | Command::Delete { .. } | Command::Touch { .. } => {
-            vec![keyed::keyed(&topo, &req, client, affinity).await]
+            vec![crate::features::keyed(&topo, &req, client, affinity).await]
         }
-        Command::FlushAll { .. } => vec![flush_all(&topo, &req, client, affinity).await],
+        Command::FlushAll { .. } => {
+            let flush = flush_all(&topo, &req, client, affinity);
+            vec![crate::features::flush_all(&topo, flush).await]
+        }
         Command::Stats { group } => stats(&topo, &req, group, client, affinity).await,
         Command::Version => vec![Response::Version(Bytes::from_static(VERSION.as_bytes()))],
         Command::Verbosity { .. } | Command::Noop => vec![Response::Ok],
@@ -159,6 +166,7 @@ pub async fn handle(
     crate::metrics::observe(&req, &frames, took);
     let cmd = crate::metrics::command_index(&req);
     topo.runtime.answered(cmd, took, topo.timeouts.time_stats);
+    crate::features::observe(&topo, &req, &frames);
     encode(client, &req, &frames, &mut out.bytes);
     out
 }

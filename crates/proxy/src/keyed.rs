@@ -180,6 +180,9 @@ fn note(failure: &mut Failure, topo: &Topology, e: &DownError, server: Option<us
 /// A failed server's keys read as misses in hashed pools (moxi); in vBucket
 /// pools the failure line replaces the `END` after the hits.
 pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
+    if let ([key], false) = (&get.keys[..], topo.is_vbucket()) {
+        return single_key_get(topo, get, key, affinity).await;
+    }
     let mut seen: HashSet<&Key> = HashSet::with_capacity(get.keys.len());
     let mut todo: Vec<Key> = Vec::with_capacity(get.keys.len());
     for key in &get.keys {
@@ -222,6 +225,30 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
         Some(line) if topo.is_vbucket() => out.push(line),
         _ => out.push(Response::End),
     }
+    out
+}
+
+/// The common case, a one-key ascii get in a hashed pool, without the
+/// grouping and de-duplication tables. Same replies as the general path: a
+/// failed server reads as a miss.
+async fn single_key_get(topo: &Topology, get: &Get, key: &Key, affinity: usize) -> Vec<Response> {
+    let mut out = Vec::with_capacity(2);
+    if let Some(t) = topo.locate(key.as_bytes()) {
+        let down = DownRequest::MultiGet {
+            kind: get.kind,
+            exptime: get.exptime,
+            keys: vec![key.clone()],
+            vbuckets: Vec::new(),
+        };
+        if let Ok(frames) = send(topo, t.server, affinity, down).await {
+            let hit = frames.into_iter().find_map(|f| match f {
+                Response::Value(v) if v.key == *key => Some(Response::Value(v)),
+                _ => None,
+            });
+            out.extend(hit);
+        }
+    }
+    out.push(Response::End);
     out
 }
 

@@ -5,24 +5,31 @@
 //! configuration ([`build`]), REST buckets ([`gateway`]) and their config
 //! watcher ([`rest`]), the proxy's counters ([`stats`], [`timings`],
 //! [`metrics`]) and `stats proxy` ([`stats_proxy`]), server health and
-//! ejection ([`health`], [`eject`]) and the wait queues ([`gate`]).
+//! ejection ([`health`], [`eject`]), the wait queues ([`gate`]), and the
+//! front cache, key stats and optimize_set ([`features`]).
 //!
 //! It owns no wire format (that is `protocol`) and no placement math (that
 //! is `routing`); it reuses the worker threads and listeners of `server`.
 
 pub mod auth;
 pub mod build;
+pub mod clock;
 pub mod downstream;
 pub mod eject;
 pub mod error;
+mod featuremetrics;
+pub mod features;
 pub mod forward;
+pub mod frontcache;
 pub mod gate;
 pub mod gateway;
 pub mod health;
 pub mod keyed;
+pub mod keystats;
 pub mod merge;
 pub mod metrics;
 pub mod ops_metrics;
+pub mod optimize;
 pub mod pool;
 pub mod rest;
 pub mod session;
@@ -97,9 +104,12 @@ impl PoolShared {
     }
 
     /// Swaps in a new topology; requests in flight keep the old one. The
-    /// pool's counters, wait queue and timings carry over.
+    /// pool's counters, wait queue and timings carry over; the front cache
+    /// and key stats too when configured the same.
     pub fn replace_topology(&self, mut topology: Topology) {
-        topology.runtime = self.runtime();
+        let old = self.topology();
+        topology.runtime = old.runtime.clone();
+        topology.inherit_features(&old);
         let new = Arc::new(topology);
         match self.topology.write() {
             Ok(mut t) => *t = new,

@@ -108,8 +108,9 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
         affinity,
     };
     let (mut rd, mut wr) = stream.into_split();
-    let mut rbuf = BytesMut::with_capacity(16 * 1024);
-    let mut wbuf = BytesMut::with_capacity(16 * 1024);
+    // Buffers are allocated on first use, so an idle client costs little.
+    let mut rbuf = BytesMut::new();
+    let mut wbuf = BytesMut::new();
     let mut q = Requests::new(ctx);
     let mut drain = server::shutdown::drain_signal();
     loop {
@@ -137,7 +138,7 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
                 }
                 q.answered(&mut rbuf);
             }
-            r = rd.read_buf(&mut rbuf), if q.wants_input() => {
+            r = read_some(&mut rd, &mut rbuf), if q.wants_input() => {
                 match r {
                     Ok(0) | Err(_) => q.reading = false,
                     Ok(n) => {
@@ -153,6 +154,18 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
             else => return,
         }
     }
+}
+
+/// Reads into `buf`, giving it room only once the socket is readable.
+async fn read_some(
+    rd: &mut tokio::net::tcp::OwnedReadHalf,
+    buf: &mut BytesMut,
+) -> std::io::Result<usize> {
+    if buf.capacity() - buf.len() < 1024 {
+        rd.readable().await?;
+        buf.reserve(16 * 1024);
+    }
+    rd.read_buf(buf).await
 }
 
 fn append(wbuf: &mut BytesMut, reply: Reply) -> bool {
@@ -377,6 +390,7 @@ fn too_large(ctx: &mut Ctx, client: ClientProtocol, req: Request) -> Step {
                     cas: 0,
                 });
                 let key = s.key.as_bytes();
+                topo.features.front.invalidate(key);
                 let _ = crate::keyed::send_keyed(&topo, key, affinity, DownRequest::One(del)).await;
             }
         }

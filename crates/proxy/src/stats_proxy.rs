@@ -104,6 +104,10 @@ pub(crate) fn register(pool: &Arc<PoolShared>) {
 pub struct PoolView {
     /// `<port>:<name>`.
     pub prefix: String,
+    /// The port.
+    pub port: u16,
+    /// The name (`default`, or the bucket's).
+    pub name: String,
     /// Its current topology.
     pub topology: Arc<Topology>,
 }
@@ -134,6 +138,8 @@ impl Ctx {
                 let topology = p.topology();
                 topology.unserved().is_none().then(|| PoolView {
                     prefix: format!("{port}:{name}"),
+                    port,
+                    name,
                     topology,
                 })
             })
@@ -151,6 +157,8 @@ pub const GROUPS: &[(&str, Group)] = &[
     ("settings", groups::settings),
     ("stats", groups::stats),
     ("behaviors", groups::behaviors),
+    ("frontcache", groups::frontcache),
+    ("keystats", groups::keystats),
 ];
 
 /// Groups printed only when asked by name.
@@ -158,7 +166,7 @@ pub const BY_NAME_ONLY: &[(&str, Group)] =
     &[("timings", groups::timings), ("config", groups::config)];
 
 /// What `stats proxy reset` resets.
-pub const RESETS: &[fn()] = &[groups::reset_counters];
+pub const RESETS: &[fn()] = &[groups::reset_counters, groups::reset_features];
 
 /// The reply to `stats <group>` when the group is `proxy ...`.
 pub fn local(cmd: &Command) -> Option<Vec<Response>> {

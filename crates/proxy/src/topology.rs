@@ -130,9 +130,23 @@ pub struct Target {
     pub vbucket: Option<u16>,
 }
 
+/// The identity of one topology snapshot, unique in the process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TopologyId(u64);
+
+impl Default for TopologyId {
+    /// A fresh, never used identity.
+    fn default() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        TopologyId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
 /// One pool's snapshot.
 #[derive(Debug)]
 pub struct Topology {
+    /// Unique per snapshot: keys the per-worker connection cache.
+    pub id: TopologyId,
     /// Servers in configuration order; placement indexes into this.
     pub servers: Vec<Server>,
     /// Key placement.
@@ -155,6 +169,8 @@ pub struct Topology {
     pub runtime: Arc<PoolRuntime>,
     /// The configuration text this was built from (`stats proxy config`).
     pub config: String,
+    /// Front cache, key stats, optimize_set (all off unless built so).
+    pub features: Arc<crate::features::Features>,
 }
 
 impl Topology {
@@ -166,6 +182,7 @@ impl Topology {
             .map(|s| crate::health::entry(&s.authority()))
             .collect();
         Topology {
+            id: TopologyId::default(),
             servers,
             placement,
             protocol,
@@ -176,6 +193,7 @@ impl Topology {
             eject: None,
             runtime: Arc::default(),
             config: String::new(),
+            features: Arc::default(),
         }
     }
 

@@ -56,20 +56,18 @@ enum Decoder {
 
 /// Serves one connection until the client leaves, quits or breaks the protocol.
 pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard) {
-    let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut wbuf = BytesMut::with_capacity(READ_CHUNK);
+    // Buffers are allocated on first use, so an idle client costs little.
+    let mut rbuf = BytesMut::new();
+    let mut wbuf = BytesMut::new();
     let mut decoder: Option<Decoder> = None;
     let mut drain = crate::shutdown::drain_signal();
     loop {
-        if rbuf.capacity() - rbuf.len() < 1024 {
-            rbuf.reserve(READ_CHUNK);
-        }
         if *drain.borrow() && rbuf.is_empty() {
             // Draining and between requests: nothing is lost by closing now.
             return;
         }
         let n = tokio::select! {
-            r = stream.read_buf(&mut rbuf) => match r {
+            r = read_some(&mut stream, &mut rbuf) => match r {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             },
@@ -107,6 +105,16 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
             return;
         }
     }
+}
+
+/// Reads into `buf`, giving it room only once the socket is readable, so an
+/// idle connection holds no read buffer.
+async fn read_some(stream: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
+    if buf.capacity() - buf.len() < 1024 {
+        stream.readable().await?;
+        buf.reserve(READ_CHUNK);
+    }
+    stream.read_buf(buf).await
 }
 
 fn pick_decoder(first: u8, shared: &Shared) -> Option<Decoder> {

@@ -171,11 +171,37 @@ pub fn stats(ctx: &Ctx) -> Lines {
         );
     }
     for p in &ctx.pools {
+        let pre = format!("{}:pstd_stats:", p.prefix);
         for (k, v) in pool_totals(p).entries() {
-            line(&mut o, format!("{}:pstd_stats:{k}", p.prefix), v);
+            line(&mut o, format!("{pre}{k}"), v);
         }
+        let sets = p.topology.features.tot_optimize_sets();
+        line(&mut o, format!("{pre}tot_optimize_sets"), sets);
     }
     o
+}
+
+/// `frontcache`: each pool's `frontcache:*` (see `features`).
+pub fn frontcache(ctx: &Ctx) -> Lines {
+    ctx.pools
+        .iter()
+        .flat_map(|p| p.topology.features.frontcache_stats(p.port, &p.name))
+        .collect()
+}
+
+/// `keystats`: each pool's `keystats:<key>:*` (see `features`).
+pub fn keystats(ctx: &Ctx) -> Lines {
+    ctx.pools
+        .iter()
+        .flat_map(|p| p.topology.features.keystats(p.port, &p.name))
+        .collect()
+}
+
+/// `reset` of the front cache, key stats and optimize_set counters.
+pub fn reset_features() {
+    for p in &Ctx::now().pools {
+        p.topology.features.reset_stats();
+    }
 }
 
 /// The pool's request counters plus the connection counters of its
