@@ -10,41 +10,14 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use routing::{Locator, Server};
 use serde_json::Value;
 
-fn vectors_dir() -> PathBuf {
-    let start = Path::new(env!("CARGO_MANIFEST_DIR"));
-    start
-        .ancestors()
-        .map(|d| d.join("shared").join("vectors"))
-        .find(|d| d.is_dir())
-        .unwrap_or_else(|| panic!("no shared/vectors above {}", start.display()))
-}
-
-fn read_vectors(name: &str) -> String {
-    std::fs::read_to_string(vectors_dir().join(name)).unwrap()
-}
-
-fn unhex(hex: &str) -> Vec<u8> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect()
-}
-
 /// Every key of keys.json, with whether it can be sent over ascii.
 fn vector_keys() -> Vec<(Vec<u8>, bool)> {
-    let doc: Value = serde_json::from_str(&read_vectors("keys.json")).unwrap();
-    doc["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| (unhex(k["hex"].as_str().unwrap()), k["ascii_ok"] == true))
-        .collect()
+    testkit::vectors::keys_with_ascii_ok()
 }
 
 /// Sends `input` and reads until `done(reply)` holds.
@@ -174,7 +147,7 @@ fn keys_land_where_routing_says() {
 fn presets_match_the_measured_moxi_runs() {
     let keys = vector_keys();
     let mut checked = 0;
-    for line in read_vectors("moxi.jsonl")
+    for line in testkit::vectors::read("moxi.jsonl")
         .lines()
         .filter(|l| !l.trim().is_empty())
     {

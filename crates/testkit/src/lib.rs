@@ -49,6 +49,7 @@ mod runner;
 pub mod script;
 mod spawn;
 mod transcript;
+pub mod vectors;
 
 pub use capable::{run_memccapable, run_memccapable_with, MEMCCAPABLE_DEADLINE};
 pub use compare::{

@@ -1,72 +1,12 @@
-//! Loading the golden vectors from `shared/vectors`, found by walking up from
-//! this crate until a directory holding `shared/vectors` appears.
+//! The golden vectors (from `testkit::vectors`) plus what only routing's
+//! tests need: server lists as `routing::Server`.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
-use std::path::{Path, PathBuf};
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
 use routing::Server;
 use serde_json::Value;
 
-/// `shared/vectors`, or a panic that says where it was looked for.
-pub fn vectors_dir() -> PathBuf {
-    let start = Path::new(env!("CARGO_MANIFEST_DIR"));
-    start
-        .ancestors()
-        .map(|dir| dir.join("shared").join("vectors"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "golden vectors not found: no shared/vectors directory in {} or any parent; \
-                 CI checks out shared/ beside the repository",
-                start.display()
-            )
-        })
-}
-
-/// Reads a file under `shared/vectors`.
-pub fn read(name: &str) -> String {
-    let path = vectors_dir().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-/// A JSON vector file.
-pub fn json(name: &str) -> Value {
-    serde_json::from_str(&read(name)).unwrap_or_else(|e| panic!("parsing {name}: {e}"))
-}
-
-/// A JSON-lines vector file, one value per non-empty line.
-pub fn jsonl(name: &str) -> Vec<Value> {
-    read(name)
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("parsing {name}: {e}")))
-        .collect()
-}
-
-fn unhex(hex: &str) -> Vec<u8> {
-    let pairs = hex.as_bytes().chunks_exact(2);
-    assert!(pairs.remainder().is_empty(), "odd hex length in keys.json");
-    pairs
-        .map(|pair| {
-            let pair = std::str::from_utf8(pair).expect("ascii hex");
-            u8::from_str_radix(pair, 16).expect("hex digit in keys.json")
-        })
-        .collect()
-}
-
-/// The 2058 keys of `keys.json`, as raw bytes.
-pub fn keys() -> Vec<Vec<u8>> {
-    let doc = json("keys.json");
-    let keys: Vec<Vec<u8>> = doc["keys"]
-        .as_array()
-        .expect("keys array")
-        .iter()
-        .map(|k| unhex(k["hex"].as_str().expect("hex field")))
-        .collect();
-    assert_eq!(keys.len() as u64, doc["count"].as_u64().expect("count"));
-    keys
-}
+pub use testkit::vectors::{assert_all, indices, json, jsonl, keys, read, strings, vectors_dir};
 
 /// A `servers` array of `{host, port, weight}`.
 pub fn servers(v: &Value) -> Vec<Server> {
@@ -80,60 +20,4 @@ pub fn servers(v: &Value) -> Vec<Server> {
             Server::new(s["host"].as_str().expect("host"), port, weight)
         })
         .collect()
-}
-
-/// An `index`-style array; `null` (key not sent) becomes `None`.
-pub fn indices(v: &Value) -> Vec<Option<usize>> {
-    v.as_array()
-        .expect("index array")
-        .iter()
-        .map(|i| {
-            i.as_u64()
-                .map(|i| usize::try_from(i).expect("index fits usize"))
-        })
-        .collect()
-}
-
-/// An array of string values.
-pub fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .expect("string array")
-        .iter()
-        .map(|s| s.as_str().expect("string").to_owned())
-        .collect()
-}
-
-/// Compares `got(key)` with the expected indices for every key whose
-/// expectation is not `None`; panics listing the first mismatches.
-pub fn assert_all(
-    case: &str,
-    keys: &[Vec<u8>],
-    expected: &[Option<usize>],
-    got: impl Fn(&[u8]) -> usize,
-) {
-    assert_eq!(
-        keys.len(),
-        expected.len(),
-        "{case}: one expectation per key"
-    );
-    let mut checked = 0;
-    let mut bad = Vec::new();
-    for (i, (key, want)) in keys.iter().zip(expected).enumerate() {
-        let Some(want) = *want else { continue };
-        checked += 1;
-        let have = got(key);
-        if have != want {
-            bad.push(format!(
-                "key #{i} {:02x?}: want {want}, got {have}",
-                &key[..key.len().min(16)]
-            ));
-        }
-    }
-    assert!(checked > 0, "{case}: nothing to check");
-    assert!(
-        bad.is_empty(),
-        "{case}: {} of {checked} keys differ; first: {:#?}",
-        bad.len(),
-        &bad[..bad.len().min(5)]
-    );
 }
