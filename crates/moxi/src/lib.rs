@@ -8,4 +8,5 @@ pub mod cli;
 pub mod daemon;
 pub mod logging;
 pub mod run;
+pub mod signals;
 pub mod usage;

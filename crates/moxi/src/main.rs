@@ -44,6 +44,13 @@ fn main() -> ExitCode {
     for note in &opts.ignored {
         log::info!("ignoring {note}");
     }
+    let signals = match moxi::signals::Signals::install() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("moxi: could not install signal handlers: {e}");
+            return ExitCode::from(1);
+        }
+    };
     let running = match moxi::run::start(&opts) {
         Ok(r) => r,
         Err(e) => {
@@ -76,7 +83,7 @@ fn main() -> ExitCode {
         eprintln!("moxi: metrics on http://{}/metrics", admin.local_addr());
     }
     let mut running = running;
-    wait_for_stop(opts.exit_on_stdin_close);
+    signals.wait_for_stop(opts.exit_on_stdin_close);
     log::info!("stopping: no new connections, draining the open ones");
     running.stop_listening();
     server::shutdown::begin_drain();
@@ -86,45 +93,3 @@ fn main() -> ExitCode {
 
 /// How long open connections get to finish their requests after SIGTERM.
 const DRAIN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Blocks until SIGTERM or SIGINT (or stdin closing, with `-Y y`); SIGHUP
-/// reopens the log file meanwhile.
-fn wait_for_stop(exit_on_stdin_close: bool) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        loop {
-            std::thread::park();
-        }
-    };
-    rt.block_on(async {
-        let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::hangup()),
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return std::future::pending::<()>().await;
-        };
-        let stdin_closed = async {
-            if !exit_on_stdin_close {
-                return std::future::pending::<()>().await;
-            }
-            let _ = tokio::task::spawn_blocking(|| {
-                let mut sink = Vec::new();
-                let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
-            })
-            .await;
-        };
-        tokio::pin!(stdin_closed);
-        loop {
-            tokio::select! {
-                _ = hup.recv() => moxi::logging::reopen(),
-                _ = term.recv() => return,
-                _ = int.recv() => return,
-                _ = &mut stdin_closed => return,
-            }
-        }
-    });
-}
