@@ -26,6 +26,10 @@ pub struct Running {
     pub server: Option<Server>,
     /// Client connections of every listener (proxy and server alike).
     pub conns: Arc<ConnLimit>,
+    /// The worker threads. Held here so that closing the listeners (which
+    /// hold the other handles) does not stop the workers and cut the
+    /// connections that are draining.
+    pub workers: Arc<Workers>,
     /// The `--metrics` endpoint.
     pub admin: Option<crate::admin::Admin>,
 }
@@ -47,6 +51,7 @@ impl Running {
     /// Waits until every client connection has closed, or `deadline` passed.
     pub fn wait_drained(&self, deadline: std::time::Duration) {
         let start = std::time::Instant::now();
+        log::debug!("draining {} client connection(s)", self.conns.current());
         while self.conns.current() > 0 && start.elapsed() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
@@ -171,6 +176,7 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
         gateway,
         server,
         conns,
+        workers,
         admin,
     })
 }

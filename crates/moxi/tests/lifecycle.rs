@@ -80,3 +80,57 @@ fn exits_when_stdin_closes_with_y() {
     drop(child.stdin.take());
     assert_eq!(wait_exit(&mut child), 0);
 }
+
+#[test]
+fn sigterm_lets_a_request_in_flight_finish() {
+    // A downstream that answers a get only after 400 ms: the SIGTERM below
+    // arrives while the request is in flight.
+    let mock = testkit::mock::MockServer::start(|conn| {
+        while let Some(req) = conn.read_request() {
+            if req.line().is_some_and(|l| l.starts_with(b"get")) {
+                std::thread::sleep(Duration::from_millis(400));
+                conn.send(b"VALUE k 0 5\r\nslow!\r\nEND\r\n");
+            }
+        }
+    })
+    .unwrap();
+    let proxy_port = testkit::free_port();
+    let proxy: SocketAddr = ([127, 0, 0, 1], proxy_port).into();
+    let z = format!("{proxy_port}=127.0.0.1:{}", mock.addr().port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_moxi"))
+        .args([
+            "-l",
+            "127.0.0.1",
+            "-t",
+            "1",
+            "-z",
+            &z,
+            "-Z",
+            "downstream_protocol=ascii",
+        ])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut c = loop {
+        if let Ok(c) = TcpStream::connect(proxy) {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "moxi did not start");
+        std::thread::yield_now();
+    };
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(b"get k\r\n").unwrap();
+    assert!(mock.wait_for(Duration::from_secs(10), |b| b
+        .windows(5)
+        .any(|w| w == b"get k")));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    // The reply still arrives whole, then the drained connection closes.
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        "VALUE k 0 5\r\nslow!\r\nEND\r\n"
+    );
+    assert_eq!(wait_exit(&mut child), 0);
+}
