@@ -36,18 +36,11 @@ const NOT_THROUGH_MOXI: &[(&str, &str)] = &[
 ];
 
 /// Corpus files that need the downstream to speak the client's protocol.
-const NOT_ACROSS_PROTOCOLS: &[(&str, &str, &str)] = &[
-    (
-        "ascii",
-        "binary/cas",
-        "ascii has no CAS for delete and append",
-    ),
-    (
-        "binary",
-        "binary/touch_gat",
-        "TOUCH replies lose their flags (the model's Touched has none)",
-    ),
-];
+const NOT_ACROSS_PROTOCOLS: &[(&str, &str, &str)] = &[(
+    "ascii",
+    "binary/cas",
+    "ascii has no CAS for delete and append",
+)];
 
 /// ascii control bytes in keys are refused by the ascii request encoder.
 const ASCII_ONLY_KEYS: &str = "ascii/keys_control_bytes";

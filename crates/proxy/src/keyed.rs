@@ -112,9 +112,30 @@ pub async fn keyed(
     }
     let mut down = req.clone();
     down.quiet = false;
+    // b2b TOUCH: memcached's reply carries the item's flags, which the
+    // model's `Touched` cannot hold. GAT returns them (with the value, which
+    // is dropped), so the client gets memcached's exact TOUCH reply.
+    let b2b_touch = match (&req.command, client) {
+        (Command::Touch { key, exptime }, ClientProtocol::Binary) => {
+            down.command = Command::Get(Get {
+                kind: GetKind::Gat,
+                keys: vec![key.clone()],
+                exptime: *exptime,
+                with_key: false,
+            });
+            true
+        }
+        _ => false,
+    };
     let sent = send_keyed(topo, key.as_bytes(), affinity, DownRequest::One(down)).await;
     match &sent.result {
         Ok(frames) => match frames.first() {
+            Some(Response::Value(v)) if b2b_touch => Response::Value(Value {
+                key: key.clone(),
+                flags: v.flags,
+                cas: v.cas,
+                data: bytes::Bytes::new(),
+            }),
             Some(f) => normalize(&req.command, f.clone()),
             None => failure_reply(&DownError::Protocol, sent.host(topo), client),
         },
