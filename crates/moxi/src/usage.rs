@@ -17,8 +17,9 @@ Embedded server (memcached 1.6 flags):
 -F, --disable-flush-all   disable flush_all
 -B, --protocol=<name>     ascii, binary or auto (default: auto-negotiate)
 -b, --listen-backlog=<num> listen backlog (default: 1024)
--R, --max-reqs-per-event=<num> accepted for compatibility (default: 20)
--o idle_timeout=<sec>     close connections idle that long (other -o keys of memcached
+-R, --max-reqs-per-event=<num> requests answered per batch before other clients of the
+                          worker get a turn (default: 20)
+-o idle_timeout=<sec>     close embedded-server connections idle that long (other -o keys of memcached
                           are accepted and ignored: they tune its slab allocator)
 -d, --daemon              run as a daemon (-P <file>: write its pid there)
 -u, --user=<user>         switch to this user after binding (when run as root)

@@ -66,12 +66,16 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
             // Draining and between requests: nothing is lost by closing now.
             return;
         }
+        let idle = shared.settings.idle_timeout;
         let n = tokio::select! {
             r = read_some(&mut stream, &mut rbuf) => match r {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             },
             _ = drain.changed() => continue,
+            // `-o idle_timeout`: memcached closes a connection silent that
+            // long. (An async block: nothing is built unless it is polled.)
+            _ = async { tokio::time::sleep(std::time::Duration::from_secs(idle)).await }, if idle > 0 => return,
         };
         shared.stats.add_read(n);
         let dec = match decoder.as_mut() {
@@ -81,6 +85,7 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
                 None => return,
             },
         };
+        let mut handled = 0;
         let flow = loop {
             let step = match dec {
                 Decoder::Ascii(d) => ascii_step(d, &mut rbuf, &mut wbuf, &shared),
@@ -94,6 +99,13 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
                         && !flush(&mut stream, &mut wbuf, &shared).await
                     {
                         return;
+                    }
+                    // `-R`: after that many requests of one batch, let the
+                    // worker's other connections run (memcached's conn_yields).
+                    handled += 1;
+                    if handled % shared.settings.reqs_per_event.max(1) == 0 {
+                        shared.stats.add_yield();
+                        tokio::task::yield_now().await;
                     }
                 }
             }

@@ -13,6 +13,7 @@ mod client;
 mod conn_limit;
 mod eviction;
 mod expiry;
+mod fairness;
 mod garbage;
 mod noreply;
 mod pipeline;
