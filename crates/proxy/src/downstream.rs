@@ -42,8 +42,9 @@ pub enum DownRequest {
         kind: GetKind,
         /// gat exptime.
         exptime: i64,
-        /// Distinct keys.
-        keys: Vec<Key>,
+        /// Distinct keys (shared: a retry or a GETKQ run's bookkeeping
+        /// clones the handle, not the list).
+        keys: Arc<[Key]>,
         /// The vBucket of each key (binary only); empty: all 0.
         vbuckets: Vec<u16>,
     },
@@ -61,7 +62,7 @@ struct Pending {
     expect: Expect,
     frames: Vec<Response>,
     /// The keys of a GETKQ run, in opaque order.
-    keys: Vec<Key>,
+    keys: Option<Arc<[Key]>>,
     tx: Option<oneshot::Sender<DownResult>>,
 }
 
@@ -213,8 +214,8 @@ fn enqueue(
     let mark = wbuf.len();
     let req = with_wire_exptimes(o.req, protocol);
     let keys = match (&req, protocol) {
-        (DownRequest::MultiGet { keys, .. }, DownstreamProtocol::Binary) => keys.clone(),
-        _ => Vec::new(),
+        (DownRequest::MultiGet { keys, .. }, DownstreamProtocol::Binary) => Some(keys.clone()),
+        _ => None,
     };
     let expect = match protocol {
         DownstreamProtocol::Ascii => encode_ascii(&req, wbuf),
@@ -313,8 +314,12 @@ fn deliver(pending: &RefCell<VecDeque<Pending>>, opaque: Option<u32>, frame: Res
             if opaque == Some(last) {
                 true
             } else {
-                head.frames
-                    .push(name_refusal(&head.keys, first, opaque, frame));
+                head.frames.push(name_refusal(
+                    head.keys.as_deref().unwrap_or(&[]),
+                    first,
+                    opaque,
+                    frame,
+                ));
                 false
             }
         }

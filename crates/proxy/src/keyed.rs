@@ -158,7 +158,7 @@ pub async fn single_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Resp
                 GetKind::Gets
             },
             exptime: get.exptime,
-            keys: vec![key.clone()],
+            keys: std::sync::Arc::from([key.clone()]),
             vbuckets: Vec::new(),
         },
     };
@@ -258,7 +258,7 @@ async fn single_key_get(topo: &Topology, get: &Get, key: &Key, affinity: usize) 
         let down = DownRequest::MultiGet {
             kind: get.kind,
             exptime: get.exptime,
-            keys: vec![key.clone()],
+            keys: std::sync::Arc::from([key.clone()]),
             vbuckets: Vec::new(),
         };
         if let Ok(frames) = send(topo, t.server, affinity, down).await {
@@ -305,7 +305,7 @@ async fn fetch(
         let down = DownRequest::MultiGet {
             kind: get.kind,
             exptime: get.exptime,
-            keys,
+            keys: keys.into(),
             vbuckets,
         };
         async move { (server, vbs, send(topo, server, affinity, down).await) }

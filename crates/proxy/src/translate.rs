@@ -96,7 +96,7 @@ async fn with_cas(
     let gets = DownRequest::MultiGet {
         kind: GetKind::Gets,
         exptime: 0,
-        keys: vec![key.clone()],
+        keys: std::sync::Arc::from([key.clone()]),
         vbuckets: Vec::new(),
     };
     let (first, read) = join(
@@ -154,7 +154,7 @@ pub async fn binary_to_ascii(
             let gats = DownRequest::MultiGet {
                 kind: GetKind::Gats,
                 exptime: *exptime,
-                keys: vec![key.clone()],
+                keys: std::sync::Arc::from([key.clone()]),
                 vbuckets: Vec::new(),
             };
             return match send(topo, server, affinity, gats).await {

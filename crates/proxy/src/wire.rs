@@ -83,7 +83,7 @@ pub(crate) fn encode_ascii(req: &DownRequest, wbuf: &mut BytesMut) -> Option<Exp
         } => {
             let get = Get {
                 kind: *kind,
-                keys: keys.clone(),
+                keys: keys.to_vec(),
                 exptime: *exptime,
                 with_key: true,
             };
@@ -125,10 +125,10 @@ pub(crate) fn encode_binary(
             } else {
                 GetKind::Get
             };
-            for (i, key) in keys.into_iter().enumerate() {
+            for (i, key) in keys.iter().enumerate() {
                 let get = Get {
                     kind,
-                    keys: vec![key],
+                    keys: vec![key.clone()],
                     exptime,
                     with_key: true,
                 };

@@ -207,7 +207,39 @@ pub fn parse_response(buf: &[u8]) -> Option<(ResponseFrame<'_>, usize)> {
     Some((frame, HEADER_LEN + bodylen))
 }
 
+/// A response frame that owns its parts (what test clients keep).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// Opcode answered.
+    pub opcode: u8,
+    /// Status.
+    pub status: u16,
+    /// Opaque echoed from the request.
+    pub opaque: u32,
+    /// CAS.
+    pub cas: u64,
+    /// Extras.
+    pub extras: Vec<u8>,
+    /// Key.
+    pub key: Vec<u8>,
+    /// Value.
+    pub value: Vec<u8>,
+}
+
 impl ResponseFrame<'_> {
+    /// The frame with owned parts.
+    pub fn to_frame(&self) -> Frame {
+        Frame {
+            opcode: self.opcode,
+            status: self.status,
+            opaque: self.opaque,
+            cas: self.cas,
+            extras: self.extras.to_vec(),
+            key: self.key.to_vec(),
+            value: self.value.to_vec(),
+        }
+    }
+
     /// Encodes the frame (lengths recomputed from its parts).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         out.push(self.magic);

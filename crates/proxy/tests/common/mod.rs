@@ -13,6 +13,7 @@ use proxy::PoolShared;
 use routing::{Locator, Server};
 use server::listener::{ConnLimit, Listener};
 use server::runtime::Workers;
+pub use testkit::frames::Frame;
 
 /// A running proxy and what it needs to stay up.
 pub struct Proxy {
@@ -134,18 +135,6 @@ pub fn proxy_for(addrs: &[SocketAddr], protocol: DownstreamProtocol) -> Proxy {
     start(topology(servers_of(addrs), protocol, Timeouts::default()))
 }
 
-/// A decoded binary response frame, owned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Frame {
-    pub opcode: u8,
-    pub status: u16,
-    pub opaque: u32,
-    pub cas: u64,
-    pub extras: Vec<u8>,
-    pub key: Vec<u8>,
-    pub value: Vec<u8>,
-}
-
 /// A test client with read and write timeouts.
 pub struct Client {
     stream: std::net::TcpStream,
@@ -221,15 +210,7 @@ impl Client {
         let mut wire = head;
         wire.extend(self.read_n(body));
         let (f, _) = testkit::frames::parse_response(&wire).expect("well-formed response");
-        Frame {
-            opcode: f.opcode,
-            status: f.status,
-            opaque: f.opaque,
-            cas: f.cas,
-            extras: f.extras.to_vec(),
-            key: f.key.to_vec(),
-            value: f.value.to_vec(),
-        }
+        f.to_frame()
     }
 
     /// Asserts nothing more arrives within `wait`.

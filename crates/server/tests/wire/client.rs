@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use engine::ManualClock;
 use server::settings::Settings;
 use server::Server;
+pub use testkit::frames::Frame;
 use testkit::frames::{parse_response, RequestFrame};
 
 /// How long any single read may wait before the test fails.
@@ -49,18 +50,6 @@ pub struct Hit {
     pub flags: u32,
     pub data: Vec<u8>,
     pub cas: Option<u64>,
-}
-
-/// An owned binary response frame.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Frame {
-    pub opcode: u8,
-    pub status: u16,
-    pub opaque: u32,
-    pub cas: u64,
-    pub extras: Vec<u8>,
-    pub key: Vec<u8>,
-    pub value: Vec<u8>,
 }
 
 /// A client connection with its own read buffer.
@@ -248,15 +237,7 @@ impl Conn {
     pub fn frame(&mut self) -> Frame {
         loop {
             if let Some((f, used)) = parse_response(&self.buf) {
-                let frame = Frame {
-                    opcode: f.opcode,
-                    status: f.status,
-                    opaque: f.opaque,
-                    cas: f.cas,
-                    extras: f.extras.to_vec(),
-                    key: f.key.to_vec(),
-                    value: f.value.to_vec(),
-                };
+                let frame = f.to_frame();
                 self.buf.drain(..used);
                 return frame;
             }
