@@ -109,15 +109,17 @@ fn metrics_endpoint_counts_requests_and_reports_ready() {
     assert!(m["moxi_client_read_bytes_total"] >= 40.0);
     assert!(m["moxi_client_connections"] >= 1.0);
     assert_eq!(m["moxi_config_version"], 1.0);
-    // Buckets are cumulative.
+    // Every bucket is there and the counts are cumulative.
     let mut last = 0.0;
-    for le in ["5e-5", "0.0001", "0.00025", "0.0005", "0.001"] {
+    for le in ["0.00005", "0.0001", "0.00025", "0.0005", "0.001", "5"] {
         let key = format!("moxi_request_duration_seconds_bucket{{command=\"get\",le=\"{le}\"}}");
-        if let Some(v) = m.get(&key) {
-            assert!(*v >= last);
-            last = *v;
-        }
+        let v = *m
+            .get(&key)
+            .unwrap_or_else(|| panic!("missing {key}:\n{text}"));
+        assert!(v >= last, "{key} is not cumulative");
+        last = v;
     }
+    assert_eq!(last, 2.0);
     assert_eq!(http_get(admin, "/nope").0, 404);
     child.kill().unwrap();
     let _ = child.wait();
