@@ -60,16 +60,9 @@ async fn send_once(
         return Err(DownError::Connect);
     }
     let _slot = crate::gate::server_slot(topo, server).await?;
-    let rx = pool::conn(topo, server, affinity).send(req);
-    let wait = async { rx.await.unwrap_or(Err(DownError::Closed)) };
-    let limit = topo.timeouts.downstream;
-    let result = if limit.is_zero() {
-        wait.await
-    } else {
-        tokio::time::timeout(limit, wait)
-            .await
-            .unwrap_or(Err(DownError::Timeout))
-    };
+    let result = pool::conn(topo, server, affinity)
+        .send(req, topo.timeouts.downstream)
+        .await;
     if result == Err(DownError::Timeout) {
         topo.bump(|s| &s.tot_downstream_timeout);
         pool::discard(topo, server, affinity);

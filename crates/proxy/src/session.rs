@@ -112,9 +112,10 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
     let mut q = Requests::new(ctx);
-    let mut drain = server::shutdown::drain_signal();
+    let mut drain = std::pin::pin!(server::shutdown::drained());
+    let mut draining = server::shutdown::draining();
     loop {
-        if *drain.borrow() && rbuf.is_empty() && q.inflight.is_empty() {
+        if draining && rbuf.is_empty() && q.inflight.is_empty() {
             // Draining, between requests, every reply written: close now.
             return;
         }
@@ -150,7 +151,7 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
                     }
                 }
             }
-            _ = drain.changed(), if q.wants_input() && !*drain.borrow() => {}
+            _ = &mut drain, if q.wants_input() && !draining => draining = true,
             else => return,
         }
     }

@@ -60,19 +60,24 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
     let mut decoder: Option<Decoder> = None;
-    let mut drain = crate::shutdown::drain_signal();
+    let mut drain = std::pin::pin!(crate::shutdown::drained());
+    let mut draining = crate::shutdown::draining();
     loop {
-        if *drain.borrow() && rbuf.is_empty() {
+        if draining && rbuf.is_empty() {
             // Draining and between requests: nothing is lost by closing now.
             return;
         }
         let idle = shared.settings.idle_timeout;
         let n = tokio::select! {
+            biased;
             r = read_some(&mut stream, &mut rbuf) => match r {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             },
-            _ = drain.changed() => continue,
+            _ = &mut drain, if !draining => {
+                draining = true;
+                continue;
+            }
             // `-o idle_timeout`: memcached closes a connection silent that
             // long. (An async block: nothing is built unless it is polled.)
             _ = async { tokio::time::sleep(std::time::Duration::from_secs(idle)).await }, if idle > 0 => return,

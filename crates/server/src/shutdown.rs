@@ -25,3 +25,19 @@ pub fn begin_drain() {
 pub fn draining() -> bool {
     *sender().borrow()
 }
+
+/// Completes once the drain has begun. A connection pins one for its whole
+/// life and polls it whenever it waits: polling a pinned waiter is cheap,
+/// where building and dropping a fresh one at every wait is not.
+pub async fn drained() {
+    let mut rx = drain_signal();
+    loop {
+        if *rx.borrow_and_update() {
+            return;
+        }
+        if rx.changed().await.is_err() {
+            // The sender lives for the whole process; never reached.
+            std::future::pending::<()>().await;
+        }
+    }
+}
