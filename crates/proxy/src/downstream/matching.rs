@@ -143,15 +143,10 @@ pub(super) fn deliver(st: &mut State, opaque: Option<u32>, frame: Response) -> b
 pub(super) fn expire(st: &mut State, now: Instant) -> bool {
     let mut any = false;
     for p in st.pending.iter_mut() {
-        match p.deadline {
-            Some(d) if d <= now => {
-                if !p.expired {
-                    p.expired = true;
-                    p.slot.fill(Err(DownError::Timeout));
-                    any = true;
-                }
-            }
-            _ => {}
+        if !p.expired && p.deadline.is_some_and(|d| d <= now) {
+            p.expired = true;
+            p.slot.fill(Err(DownError::Timeout));
+            any = true;
         }
     }
     any
