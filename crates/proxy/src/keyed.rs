@@ -251,15 +251,24 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
 
 /// The common case, a one-key ascii get in a hashed pool, without the
 /// grouping and de-duplication tables. Same replies as the general path: a
-/// failed server reads as a miss.
+/// failed server reads as a miss. A binary server is sent one loud GETK (or
+/// GATK) rather than a GETKQ run closed by a NOOP: one frame each way.
 async fn single_key_get(topo: &Topology, get: &Get, key: &Key, affinity: usize) -> Vec<Response> {
     let mut out = Vec::with_capacity(2);
     if let Some(t) = topo.locate(key.as_bytes()) {
-        let down = DownRequest::MultiGet {
-            kind: get.kind,
-            exptime: get.exptime,
-            keys: std::sync::Arc::from([key.clone()]),
-            vbuckets: Vec::new(),
+        let down = match topo.protocol {
+            DownstreamProtocol::Binary => DownRequest::One(Request::new(Command::Get(Get {
+                kind: get.kind,
+                keys: vec![key.clone()],
+                exptime: get.exptime,
+                with_key: true,
+            }))),
+            DownstreamProtocol::Ascii => DownRequest::MultiGet {
+                kind: get.kind,
+                exptime: get.exptime,
+                keys: std::sync::Arc::from([key.clone()]),
+                vbuckets: Vec::new(),
+            },
         };
         if let Ok(frames) = send(topo, t.server, affinity, down).await {
             let hit = frames.into_iter().find_map(|f| match f {

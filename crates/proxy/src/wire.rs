@@ -125,19 +125,25 @@ pub(crate) fn encode_binary(
             } else {
                 GetKind::Get
             };
-            for (i, key) in keys.iter().enumerate() {
-                let get = Get {
+            // One request, re-keyed for each GETKQ (no list per key).
+            let mut r = Request {
+                command: Command::Get(Get {
                     kind,
-                    keys: vec![key.clone()],
+                    keys: Vec::with_capacity(1),
                     exptime,
                     with_key: true,
-                };
-                let r = Request {
-                    command: Command::Get(get),
-                    quiet: true,
-                    opaque: next(),
-                    vbucket: vbuckets.get(i).copied().unwrap_or(0),
-                };
+                }),
+                quiet: true,
+                opaque: 0,
+                vbucket: 0,
+            };
+            for (i, key) in keys.iter().enumerate() {
+                if let Command::Get(get) = &mut r.command {
+                    get.keys.clear();
+                    get.keys.push(key.clone());
+                }
+                r.opaque = next();
+                r.vbucket = vbuckets.get(i).copied().unwrap_or(0);
                 binary::encode_request(&r, wbuf).ok()?;
             }
             let noop = Request {

@@ -2,7 +2,11 @@
 //! listeners and raises it; every connection then finishes the request it is
 //! in the middle of, writes its replies and closes, instead of being cut.
 
-use std::sync::OnceLock;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
 
 use tokio::sync::watch;
 
@@ -19,6 +23,7 @@ pub fn drain_signal() -> watch::Receiver<bool> {
 /// Starts the drain.
 pub fn begin_drain() {
     sender().send_replace(true);
+    wake_waiters();
 }
 
 /// True once the drain has begun.
@@ -26,18 +31,87 @@ pub fn draining() -> bool {
     *sender().borrow()
 }
 
-/// Completes once the drain has begun. A connection pins one for its whole
-/// life and polls it whenever it waits: polling a pinned waiter is cheap,
-/// where building and dropping a fresh one at every wait is not.
-pub async fn drained() {
-    let mut rx = drain_signal();
-    loop {
-        if *rx.borrow_and_update() {
-            return;
+/// Every connection's waker, woken when the drain begins.
+static WAITERS: Mutex<Waiters> = Mutex::new(Waiters {
+    wakers: Vec::new(),
+    free: Vec::new(),
+});
+/// Mirrors the watch channel's value, for a check without a lock.
+static DRAINING: AtomicBool = AtomicBool::new(false);
+
+struct Waiters {
+    wakers: Vec<Option<Waker>>,
+    free: Vec<usize>,
+}
+
+fn waiters() -> std::sync::MutexGuard<'static, Waiters> {
+    WAITERS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn wake_waiters() {
+    DRAINING.store(true, Ordering::SeqCst);
+    for w in waiters().wakers.iter().flatten() {
+        w.wake_by_ref();
+    }
+}
+
+/// Completes once the drain has begun. A connection keeps one for its
+/// whole life and polls it whenever it waits: a poll is one atomic load
+/// and a waker comparison, with a lock only the first time (or when the
+/// connection's waker changes).
+pub fn drained() -> Drained {
+    Drained {
+        slot: None,
+        waker: None,
+    }
+}
+
+/// The future of [`drained`].
+pub struct Drained {
+    slot: Option<usize>,
+    waker: Option<Waker>,
+}
+
+impl Future for Drained {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if DRAINING.load(Ordering::Relaxed) {
+            return Poll::Ready(());
         }
-        if rx.changed().await.is_err() {
-            // The sender lives for the whole process; never reached.
-            std::future::pending::<()>().await;
+        if self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            return Poll::Pending;
+        }
+        let mut all = waiters();
+        let waker = cx.waker().clone();
+        let slot = match self.slot {
+            Some(i) => i,
+            None => match all.free.pop() {
+                Some(i) => i,
+                None => {
+                    all.wakers.push(None);
+                    all.wakers.len() - 1
+                }
+            },
+        };
+        all.wakers[slot] = Some(waker.clone());
+        drop(all);
+        self.slot = Some(slot);
+        self.waker = Some(waker);
+        // The drain may have begun before the waker was in the list.
+        if DRAINING.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Drained {
+    fn drop(&mut self) {
+        if let Some(i) = self.slot {
+            let mut all = waiters();
+            all.wakers[i] = None;
+            all.free.push(i);
         }
     }
 }

@@ -54,16 +54,17 @@ impl Header {
 
     /// Appends the 24 header bytes to `out`.
     pub fn encode(&self, out: &mut BytesMut) {
-        out.reserve(HEADER_LEN);
-        out.put_u8(self.magic);
-        out.put_u8(self.opcode);
-        out.put_u16(self.key_len);
-        out.put_u8(self.extras_len);
-        out.put_u8(self.data_type);
-        out.put_u16(self.vbucket_or_status);
-        out.put_u32(self.body_len);
-        out.put_u32(self.opaque);
-        out.put_u64(self.cas);
+        let mut h = [0u8; HEADER_LEN];
+        h[0] = self.magic;
+        h[1] = self.opcode;
+        h[2..4].copy_from_slice(&self.key_len.to_be_bytes());
+        h[4] = self.extras_len;
+        h[5] = self.data_type;
+        h[6..8].copy_from_slice(&self.vbucket_or_status.to_be_bytes());
+        h[8..12].copy_from_slice(&self.body_len.to_be_bytes());
+        h[12..16].copy_from_slice(&self.opaque.to_be_bytes());
+        h[16..24].copy_from_slice(&self.cas.to_be_bytes());
+        out.extend_from_slice(&h);
     }
 
     /// Declared extras + key length, as `usize`.
