@@ -11,11 +11,15 @@
 mod common;
 mod faults_support;
 
-use std::net::SocketAddr;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use faults_support::load::{assert_none_wrong, tally, Kind, Load, Op, Outcome};
-use faults_support::{placement, Stopped};
+use faults_support::store_mock::{self, Fault, FaultLog, POISON};
+use faults_support::{moxi_on_free_port, placement, Stopped};
+use testkit::frames::{parse_response, Frame, RequestFrame, HEADER_LEN};
 
 /// Scheduling slack on top of a bound moxi promises (a loaded 2-core
 /// machine runs a debug build here).
@@ -28,11 +32,9 @@ const BACK_WITHIN: Duration = Duration::from_secs(1);
 /// Two real memcached behind moxi; `[0]` stays healthy.
 fn two_servers(behaviors: &str) -> (Vec<testkit::Memcached>, testkit::ChildServer, SocketAddr) {
     let mcs = common::memcacheds(2);
-    let addrs: Vec<SocketAddr> = mcs.iter().map(|m| m.addr()).collect();
-    let port = common::free_ports(1)[0];
-    let z = format!("{port}={}", common::server_list(&addrs));
-    let moxi = common::moxi(&z, behaviors, &[port]);
-    (mcs, moxi, common::local(port))
+    let list = common::server_list(&mcs.iter().map(|m| m.addr()).collect::<Vec<_>>());
+    let (moxi, entry) = moxi_on_free_port(|port| format!("{port}={list}"), behaviors);
+    (mcs, moxi, entry)
 }
 
 fn on(server: usize) -> impl Fn(&Op) -> bool {
@@ -62,7 +64,11 @@ fn ok_from(ops: &[Op], server: usize, from: Instant) {
         .collect();
     assert!(!after.is_empty(), "no traffic after {from:?}");
     let bad: Vec<&&Op> = after.iter().filter(|o| o.outcome != Outcome::Ok).collect();
-    assert!(bad.is_empty(), "still failing: {:?}", &bad[..bad.len().min(5)]);
+    assert!(
+        bad.is_empty(),
+        "still failing: {:?}",
+        &bad[..bad.len().min(5)]
+    );
 }
 
 /// How long after `from` the first right operation for `server` (sent
@@ -190,4 +196,194 @@ fn sigstop_times_out_that_servers_requests_and_sigcont_recovers() {
     let back = first_ok_after(&ops, 1, continued);
     eprintln!("back {back:?} after SIGCONT; {:?}", tally(&ops, 1));
     drop(mcs);
+}
+
+/// moxi in front of a storing mock that misbehaves for poisoned keys,
+/// with `downstream_protocol=ds`; clients of healthy keys run meanwhile.
+fn behind_mock(fault: Fault, ds: &str) -> (Arc<FaultLog>, Load, TestRig) {
+    let (mock, log) = store_mock::start(fault);
+    let mock_port = mock.addr().port();
+    let behaviors = format!("downstream_protocol={ds},downstream_timeout=1000");
+    let (moxi, entry) = moxi_on_free_port(|p| format!("{p}=127.0.0.1:{mock_port}"), &behaviors);
+    let load = Load::start(entry, "o", &[0, 0, 0], Arc::new(|_: &[u8]| 0));
+    load.wait_each("warmed up", 20, |o| o.outcome == Outcome::Ok);
+    (
+        log,
+        load,
+        TestRig {
+            mock,
+            _moxi: moxi,
+            entry,
+        },
+    )
+}
+
+/// What must outlive a mock test.
+struct TestRig {
+    mock: testkit::mock::MockServer,
+    _moxi: testkit::ChildServer,
+    entry: SocketAddr,
+}
+
+/// Connects a client with a bounded read wait.
+fn client(addr: SocketAddr) -> TcpStream {
+    let c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c
+}
+
+/// Writes `req` and checks the reply is exactly `want`, within
+/// `downstream_timeout` (1 s) and slack.
+fn exchange(c: &mut TcpStream, req: &str, want: &str) {
+    let started = Instant::now();
+    c.write_all(req.as_bytes()).unwrap();
+    let mut got = vec![0u8; want.len()];
+    c.read_exact(&mut got)
+        .unwrap_or_else(|e| panic!("{e} waiting for {want:?} after {req:?}"));
+    assert_eq!(String::from_utf8_lossy(&got), want, "after {req:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1) + SLACK,
+        "{req:?}"
+    );
+}
+
+/// Checks that `c` is still in step: a set and a get of a key of its own.
+fn still_in_step(c: &mut TcpStream, key: &str) {
+    exchange(
+        c,
+        &format!("set {key} 0 0 5\r\nhello\r\nget {key}\r\n"),
+        &format!("STORED\r\nVALUE {key} 0 5\r\nhello\r\nEND\r\n"),
+    );
+}
+
+/// A binary client's GET of `key`, then a SET and GETK of its own key on
+/// the same connection; returns the GET's reply status.
+fn binary_get_then_in_step(addr: SocketAddr, key: &str, own: &str) -> u16 {
+    let mut c = client(addr);
+    let mut get = RequestFrame::new(0x00);
+    get.key = key.as_bytes().to_vec();
+    get.opaque = 7;
+    let mut set = RequestFrame::new(0x01);
+    set.key = own.as_bytes().to_vec();
+    set.extras = vec![0; 8];
+    set.value = b"mine".to_vec();
+    set.opaque = 8;
+    let mut getk = RequestFrame::new(0x0c);
+    getk.key = own.as_bytes().to_vec();
+    getk.opaque = 9;
+    let frames: Vec<Frame> = [get, set, getk]
+        .iter()
+        .map(|f| {
+            c.write_all(&f.to_bytes()).unwrap();
+            read_frame(&mut c)
+        })
+        .collect();
+    let opaques: Vec<u32> = frames.iter().map(|f| f.opaque).collect();
+    assert_eq!(opaques, [7, 8, 9]);
+    assert_eq!((frames[1].status, frames[2].status), (0, 0));
+    assert_eq!(frames[2].value, b"mine");
+    frames[0].status
+}
+
+fn read_frame(c: &mut TcpStream) -> Frame {
+    let mut head = vec![0u8; HEADER_LEN];
+    c.read_exact(&mut head).unwrap();
+    let body = u32::from_be_bytes([head[8], head[9], head[10], head[11]]) as usize;
+    head.resize(HEADER_LEN + body, 0);
+    c.read_exact(&mut head[HEADER_LEN..]).unwrap();
+    parse_response(&head).unwrap().0.to_frame()
+}
+
+/// Lets the load run on past `after`, stops it, and checks every reply.
+fn load_unaffected(load: Load, after: Instant) {
+    load.wait_each("ran on", 20, |o| o.start >= after);
+    let ops = load.stop();
+    assert_none_wrong(&ops);
+    assert_all_ok(&ops, 0);
+}
+
+/// Binary EINTERNAL, moxi's status for a failed request.
+const EINTERNAL: u16 = 0x0084;
+
+#[test]
+fn a_reset_mid_value_fails_that_request_only() {
+    for ds in ["ascii", "binary"] {
+        let (log, load, rig) = behind_mock(Fault::ResetMidValue, ds);
+        let mut c = client(rig.entry);
+        for i in 0..20 {
+            // ascii gets read a failure as a miss (moxi's reply).
+            exchange(&mut c, &format!("get {POISON}{i}\r\n"), "END\r\n");
+            still_in_step(&mut c, &format!("mine{i}"));
+        }
+        // A multi-get sharing the connection loses its other hits too.
+        exchange(&mut c, &format!("get mine0 {POISON}9\r\n"), "END\r\n");
+        still_in_step(&mut c, "mine9");
+        let status = binary_get_then_in_step(rig.entry, POISON, "bin");
+        assert_eq!(status, EINTERNAL, "{ds}");
+        assert!(log.played() >= 22, "{ds}: {} resets", log.played());
+        load_unaffected(load, Instant::now());
+        assert!(rig.mock.sessions() > 22, "{ds}: a new connection per reset");
+        eprintln!(
+            "{ds}: {} resets, {} sessions",
+            log.played(),
+            rig.mock.sessions()
+        );
+    }
+}
+
+#[test]
+fn garbage_closes_that_connection_and_fails_only_its_request() {
+    for ds in ["ascii", "binary"] {
+        let (log, load, rig) = behind_mock(Fault::Garbage, ds);
+        let mut c = client(rig.entry);
+        let closed = "SERVER_ERROR proxy downstream closed 127.0.0.1\r\n";
+        for i in 0..5 {
+            exchange(&mut c, &format!("set {POISON}{i} 0 0 1\r\nx\r\n"), closed);
+            exchange(&mut c, &format!("delete {POISON}{i}\r\n"), closed);
+            exchange(&mut c, &format!("get {POISON}{i}\r\n"), "END\r\n");
+            still_in_step(&mut c, &format!("mine{i}"));
+        }
+        let status = binary_get_then_in_step(rig.entry, POISON, "bin");
+        assert_eq!(status, EINTERNAL, "{ds}");
+        load_unaffected(load, Instant::now());
+        // One garbage reply per request (a protocol error is not retried),
+        // and moxi closed every connection that carried one.
+        assert_eq!(log.played(), 16, "{ds}");
+        let start = Instant::now();
+        while log.closed_after.lock().unwrap().len() < 16 {
+            assert!(start.elapsed() < Duration::from_secs(5), "{ds}: not closed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(rig);
+    }
+}
+
+/// A server that answers a set twice. ascii replies carry no opaque: an
+/// extra reply would be taken as the answer to the next request on that
+/// connection, another client's, and every later reply would go to the
+/// wrong request. moxi closes the connection at the first reply that cannot
+/// answer its request (a STORED for a get, a VALUE for a set or for a key
+/// not asked for; binary: an opaque not asked for), so the requests queued
+/// on it may fail, but no client ever gets a reply meant for another.
+#[test]
+fn a_doubled_reply_fails_requests_but_never_shifts_replies() {
+    for ds in ["ascii", "binary"] {
+        let (log, load, rig) = behind_mock(Fault::ExtraReply, ds);
+        let doubling = Load::pipelined(rig.entry, POISON, &[0, 0], Arc::new(|_: &[u8]| 0));
+        doubling.wait_each("doubled replies", 300, |_| true);
+        load.wait_each("ran alongside", 100, |_| true);
+        let doubled = doubling.stop();
+        let calm = Instant::now();
+        load.wait_each("ran on", 20, |o| o.start >= calm);
+        let ops = load.stop();
+        eprintln!(
+            "{ds}: {} doubled; other clients {:?}, doubling ones {:?}",
+            log.played(),
+            tally(&ops, 0),
+            tally(&doubled, 0)
+        );
+        assert_none_wrong(&doubled);
+        assert_none_wrong(&ops);
+        ok_from(&ops, 0, calm);
+    }
 }

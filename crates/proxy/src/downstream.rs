@@ -61,8 +61,12 @@ struct Outgoing {
 struct Pending {
     expect: Expect,
     frames: Vec<Response>,
-    /// The keys of a GETKQ run, in opaque order.
+    /// The keys of a multi-get: a GETKQ run's in opaque order; an ascii
+    /// get's, the only keys its VALUE lines may name.
     keys: Option<Arc<[Key]>>,
+    /// Where the next ascii VALUE's key is looked for first in `keys`
+    /// (memcached answers in request order).
+    next_key: usize,
     tx: Option<oneshot::Sender<DownResult>>,
 }
 
@@ -103,7 +107,7 @@ impl DownConn {
     pub fn send(&self, req: DownRequest) -> oneshot::Receiver<DownResult> {
         let (tx, rx) = oneshot::channel();
         if let Err(mpsc::error::SendError(o)) = self.tx.send(Outgoing { req, tx }) {
-            let _ = o.tx.send(Err(DownError::Closed));
+            let _ = o.tx.send(Err(DownError::Dropped));
         }
         rx
     }
@@ -158,19 +162,23 @@ async fn run(conn: Conn, mut rx: mpsc::UnboundedReceiver<Outgoing>, dead: Rc<Cel
     };
     dead.set(true);
     rx.close();
-    // Only the request at the head can have caused a protocol error; the
-    // ones queued behind it just lost their connection (and may be retried).
+    // Only the request at the head can have caused the failure (a reply cut
+    // in its middle, or one that does not fit it); the ones queued behind it
+    // just lost their connection and may be re-sent without using up their
+    // retry.
     for (i, p) in pending.borrow_mut().drain(..).enumerate() {
-        let err = match reason {
-            DownError::Protocol if i > 0 => DownError::Closed,
-            _ => reason.clone(),
+        let err = if i > 0 {
+            DownError::Dropped
+        } else {
+            reason.clone()
         };
         if let Some(tx) = p.tx {
             let _ = tx.send(Err(err));
         }
     }
+    // Never written: safe to send again.
     while let Ok(o) = rx.try_recv() {
-        let _ = o.tx.send(Err(DownError::Closed));
+        let _ = o.tx.send(Err(DownError::Dropped));
     }
 }
 
@@ -214,7 +222,7 @@ fn enqueue(
     let mark = wbuf.len();
     let req = with_wire_exptimes(o.req, protocol);
     let keys = match (&req, protocol) {
-        (DownRequest::MultiGet { keys, .. }, DownstreamProtocol::Binary) => Some(keys.clone()),
+        (DownRequest::MultiGet { keys, .. }, _) => Some(keys.clone()),
         _ => None,
     };
     let expect = match protocol {
@@ -226,6 +234,7 @@ fn enqueue(
             expect,
             frames: Vec::new(),
             keys,
+            next_key: 0,
             tx: Some(o.tx),
         }),
         None => {
@@ -288,6 +297,43 @@ fn name_refusal(keys: &[Key], first: u32, opaque: Option<u32>, frame: Response) 
     }
 }
 
+/// Whether an ascii reply frame can answer the request at the head. ascii
+/// replies carry no opaque: a server that answers twice, or answers
+/// something else, would otherwise have every later reply on the
+/// connection taken as the answer to the wrong request (another client's).
+/// A get takes VALUE lines of its own keys, END, STAT (stats) or an error
+/// line; any other request takes neither VALUE, END nor STAT.
+fn ascii_fits(head: &mut Pending, frame: &Response) -> bool {
+    match (head.expect, frame) {
+        (Expect::UntilEnd, Response::Value(v)) => {
+            let Some(keys) = head.keys.as_deref() else {
+                return true;
+            };
+            let from = head.next_key.min(keys.len());
+            let found = keys[from..]
+                .iter()
+                .position(|k| *k == v.key)
+                .map(|i| from + i)
+                .or_else(|| keys[..from].iter().position(|k| *k == v.key));
+            found.inspect(|i| head.next_key = i + 1).is_some()
+        }
+        (
+            Expect::UntilEnd,
+            Response::Stored { .. }
+            | Response::NotStored
+            | Response::Exists
+            | Response::NotFound
+            | Response::Deleted
+            | Response::Touched { .. }
+            | Response::Numeric { .. },
+        ) => false,
+        (Expect::Single { .. }, Response::Value(_) | Response::End | Response::Stat { .. }) => {
+            false
+        }
+        _ => true,
+    }
+}
+
 /// Hands one reply frame to the request at the head of the queue. False
 /// when the frame cannot belong to it (the connection is out of step).
 fn deliver(pending: &RefCell<VecDeque<Pending>>, opaque: Option<u32>, frame: Response) -> bool {
@@ -295,6 +341,9 @@ fn deliver(pending: &RefCell<VecDeque<Pending>>, opaque: Option<u32>, frame: Res
     let Some(head) = queue.front_mut() else {
         return false;
     };
+    if opaque.is_none() && !ascii_fits(head, &frame) {
+        return false;
+    }
     let done = match head.expect {
         Expect::Single { opaque: want } => {
             if opaque.is_some_and(|o| o != want) {
@@ -311,6 +360,12 @@ fn deliver(pending: &RefCell<VecDeque<Pending>>, opaque: Option<u32>, frame: Res
             end
         }
         Expect::Run { first, last } => {
+            // Only the run's own opaques (an extra reply to an earlier
+            // request would otherwise pass as one of its hits).
+            let in_run = |o: u32| o.wrapping_sub(first) <= last.wrapping_sub(first);
+            if !opaque.is_some_and(in_run) {
+                return false;
+            }
             if opaque == Some(last) {
                 true
             } else {
@@ -333,3 +388,7 @@ fn deliver(pending: &RefCell<VecDeque<Pending>>, opaque: Option<u32>, frame: Res
     }
     true
 }
+
+#[cfg(test)]
+#[path = "downstream_tests.rs"]
+mod tests;

@@ -79,6 +79,23 @@ impl Load {
     /// One client thread per entry of `servers`; thread `i` only uses keys
     /// that `place` puts on `servers[i]` (named `{tag}{i}-{n}`).
     pub fn start(addr: SocketAddr, tag: &str, servers: &[usize], place: Place) -> Load {
+        Self::spawn(addr, tag, servers, place, false)
+    }
+
+    /// Like [`Load::start`], but each set is written together with its get
+    /// (a pipelining client: its next request is already queued when a
+    /// reply arrives).
+    pub fn pipelined(addr: SocketAddr, tag: &str, servers: &[usize], place: Place) -> Load {
+        Self::spawn(addr, tag, servers, place, true)
+    }
+
+    fn spawn(
+        addr: SocketAddr,
+        tag: &str,
+        servers: &[usize],
+        place: Place,
+        pipelined: bool,
+    ) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let ops = Arc::new(Mutex::new(Vec::new()));
         let threads = servers
@@ -90,6 +107,7 @@ impl Load {
                     server,
                     prefix: format!("{tag}{thread}-"),
                     place: place.clone(),
+                    pipelined,
                     stop: stop.clone(),
                     ops: ops.clone(),
                 };
@@ -181,6 +199,7 @@ struct Client {
     server: usize,
     prefix: String,
     place: Place,
+    pipelined: bool,
     stop: Arc<AtomicBool>,
     ops: Arc<Mutex<Vec<Op>>>,
 }
@@ -203,14 +222,17 @@ impl Client {
             };
             // Values of 1..=40 copies of the key: some span several reads.
             let value = format!("{key};").repeat(1 + (n % 40) as usize);
-            let set = format!("set {key} 0 0 {}\r\n{value}\r\n", value.len());
+            let mut set = format!("set {key} 0 0 {}\r\n{value}\r\n", value.len());
+            let mut get = format!("get {key}\r\n");
+            if self.pipelined {
+                set.push_str(&std::mem::take(&mut get));
+            }
             let stored = self.timed(Kind::Set, &mut writer, set.as_bytes(), || {
                 set_outcome(&mut reader)
             });
             if matches!(stored, Outcome::Wrong(_)) {
                 return;
             }
-            let get = format!("get {key}\r\n");
             let got = self.timed(Kind::Get, &mut writer, get.as_bytes(), || {
                 get_outcome(&mut reader, &key, &value, stored == Outcome::Ok)
             });
@@ -220,7 +242,8 @@ impl Client {
         }
     }
 
-    /// Writes `request`, reads its reply with `read`, records the op.
+    /// Writes `request` (if not sent already), reads its reply with `read`,
+    /// records the op.
     fn timed(
         &self,
         kind: Kind,

@@ -25,6 +25,8 @@ pub enum Fault {
     /// Every command: a reply that is no reply at all; the session goes on
     /// answering whatever else it is sent.
     Garbage,
+    /// Sets: the right reply twice; the session goes on answering.
+    ExtraReply,
 }
 
 /// What the faults did.
@@ -62,11 +64,20 @@ fn session(conn: &mut MockConn, fault: Fault, store: &Store, log: &FaultLog) {
                 let mut words = line.split(|&b| b == b' ');
                 let cmd = words.next().unwrap_or_default();
                 let poisoned = words.any(|w| w.starts_with(POISON.as_bytes()));
-                poisoned && (fault == Fault::Garbage || cmd.starts_with(b"get"))
+                poisoned
+                    && match fault {
+                        Fault::ResetMidValue => cmd.starts_with(b"get"),
+                        Fault::Garbage => true,
+                        Fault::ExtraReply => cmd == b"set",
+                    }
             }
             Received::Binary(b) => {
                 b.key.starts_with(POISON.as_bytes())
-                    && (fault == Fault::Garbage || is_get(b.opcode))
+                    && match fault {
+                        Fault::ResetMidValue => is_get(b.opcode),
+                        Fault::Garbage => true,
+                        Fault::ExtraReply => b.opcode == 0x01,
+                    }
             }
         };
         if !poisoned {
@@ -85,6 +96,14 @@ fn session(conn: &mut MockConn, fault: Fault, store: &Store, log: &FaultLog) {
                     Received::Binary(_) => b"\x00garbage garbage garbage garbage\r\n",
                 };
                 conn.send(garbage);
+                garbage_at.get_or_insert_with(Instant::now);
+            }
+            Fault::ExtraReply => {
+                let reply = match &req {
+                    Received::Ascii { line, data } => serve_ascii(store, line, data.as_deref()),
+                    Received::Binary(b) => serve_binary(store, b),
+                };
+                conn.send(&[&reply[..], &reply[..]].concat());
                 garbage_at.get_or_insert_with(Instant::now);
             }
         }
