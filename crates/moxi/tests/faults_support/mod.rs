@@ -6,8 +6,7 @@
 pub mod load;
 pub mod store_mock;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,37 +17,18 @@ use testkit::ChildServer;
 
 use crate::common;
 
-/// moxi with `-z cluster(PORT)` and `-Z behaviors` on a free port.
-/// Another test's server may take a "free" port before moxi binds it (and
-/// moxi then exits): a moxi is started until one answers `version` as moxi.
+/// moxi with `-z cluster(PORT)` and `-Z behaviors` on a free port (see
+/// [`common::moxi_on_free_port`]).
 pub fn moxi_on_free_port(
     cluster: impl Fn(u16) -> String,
     behaviors: &str,
 ) -> (ChildServer, SocketAddr) {
-    for _ in 0..3 {
-        let port = common::free_ports(1)[0];
-        let addr = common::local(port);
-        let z = cluster(port);
-        let args = ["-l", "127.0.0.1", "-t", "2", "-z", &z, "-Z", behaviors];
-        if let Ok(mut moxi) = ChildServer::spawn(common::MOXI, args, addr) {
-            if answers_as_moxi(addr) && moxi.is_running() {
-                return (moxi, addr);
-            }
-        }
-    }
-    panic!("no port for moxi after 3 tries");
-}
-
-fn answers_as_moxi(addr: SocketAddr) -> bool {
-    let Ok(mut s) = TcpStream::connect(addr) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut line = String::new();
-    s.write_all(b"version\r\n").is_ok()
-        && BufReader::new(s).read_line(&mut line).is_ok()
-        && line.starts_with("VERSION ")
-        && line.contains("moxi")
+    common::moxi_on_free_port(|port| {
+        let args = ["-l", "127.0.0.1", "-t", "2", "-z", &cluster(port)];
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        args.extend(["-Z".into(), behaviors.into()]);
+        args
+    })
 }
 
 /// Where moxi's default distribution (`-z PORT=list`, no `-Z mcs_opts`)
