@@ -37,10 +37,6 @@ fn two_servers(behaviors: &str) -> (Vec<testkit::Memcached>, testkit::ChildServe
     (mcs, moxi, entry)
 }
 
-fn on(server: usize) -> impl Fn(&Op) -> bool {
-    move |o| o.server == server
-}
-
 /// Every operation for `server` is right.
 fn assert_all_ok(ops: &[Op], server: usize) {
     let bad: Vec<&Op> = ops
@@ -94,8 +90,15 @@ fn kill_9_under_load_fails_only_that_servers_requests_and_recovers() {
     if !testkit::require_tool("memcached") {
         return;
     }
+    for ds in ["binary", "ascii"] {
+        kill_9_and_restart(ds);
+    }
+}
+
+fn kill_9_and_restart(ds: &str) {
     let timeout = Duration::from_millis(1000);
-    let (mut mcs, _moxi, entry) = two_servers("downstream_timeout=1000");
+    let (mut mcs, _moxi, entry) =
+        two_servers(&format!("downstream_protocol={ds},downstream_timeout=1000"));
     let addrs: Vec<SocketAddr> = mcs.iter().map(|m| m.addr()).collect();
     let load = Load::start(entry, "k", &[0, 0, 1, 1], placement(&addrs));
     load.wait_each("warmed up", 20, |o| o.outcome == Outcome::Ok);
@@ -115,29 +118,32 @@ fn kill_9_under_load_fails_only_that_servers_requests_and_recovers() {
     let ops = load.stop();
     assert_none_wrong(&ops);
     assert_all_ok(&ops, 0);
-    for o in ops.iter().filter(|o| on(1)(o)) {
+    for o in ops.iter().filter(|o| o.server == 1) {
         if o.end < killed_at {
-            assert_eq!(o.outcome, Outcome::Ok, "before the kill: {o:?}");
+            assert_eq!(o.outcome, Outcome::Ok, "{ds}: before the kill: {o:?}");
         }
-        assert!(o.took() <= timeout + SLACK, "took too long: {o:?}");
+        assert!(o.took() <= timeout + SLACK, "{ds}: took too long: {o:?}");
         match (&o.outcome, o.kind) {
             (Outcome::Ok, _) => {}
             (Outcome::Failed(line), Kind::Set) => assert!(
                 line == "SERVER_ERROR proxy write to downstream 127.0.0.1"
                     || line == "SERVER_ERROR proxy downstream closed 127.0.0.1",
-                "{o:?}"
+                "{ds}: {o:?}"
             ),
-            (Outcome::Failed(line), Kind::Get) => assert_eq!(line, "END", "{o:?}"),
+            (Outcome::Failed(line), Kind::Get) => assert_eq!(line, "END", "{ds}: {o:?}"),
             // Stored by the killed process, gone with it.
             (Outcome::Lost, Kind::Get) => {
-                assert!(set_before(&ops, o).end < restarting, "{o:?}")
+                assert!(set_before(&ops, o).end < restarting, "{ds}: {o:?}")
             }
-            _ => panic!("{o:?}"),
+            _ => panic!("{ds}: {o:?}"),
         }
     }
     ok_from(&ops, 1, listening + BACK_WITHIN);
     let back = first_ok_after(&ops, 1, listening);
-    eprintln!("back {back:?} after the restart; {:?}", tally(&ops, 1));
+    eprintln!(
+        "{ds}: back {back:?} after the restart; {:?}",
+        tally(&ops, 1)
+    );
 }
 
 #[test]
@@ -145,8 +151,15 @@ fn sigstop_times_out_that_servers_requests_and_sigcont_recovers() {
     if !testkit::require_tool("memcached") {
         return;
     }
+    for ds in ["binary", "ascii"] {
+        stop_and_continue(ds);
+    }
+}
+
+fn stop_and_continue(ds: &str) {
     let timeout = Duration::from_millis(300);
-    let (mut mcs, _moxi, entry) = two_servers("downstream_timeout=300");
+    let (mut mcs, _moxi, entry) =
+        two_servers(&format!("downstream_protocol={ds},downstream_timeout=300"));
     let addrs: Vec<SocketAddr> = mcs.iter().map(|m| m.addr()).collect();
     let load = Load::start(entry, "k", &[0, 0, 1, 1], placement(&addrs));
     load.wait_each("warmed up", 20, |o| o.outcome == Outcome::Ok);
@@ -170,17 +183,27 @@ fn sigstop_times_out_that_servers_requests_and_sigcont_recovers() {
     let slow = healthy.iter().filter(|o| o.took() >= timeout).count();
     assert!(
         healthy.len() >= 20 && slow * 100 <= healthy.len(),
-        "healthy clients held up: {slow} of {} waited {timeout:?}",
+        "{ds}: healthy clients held up: {slow} of {} waited {timeout:?}",
         healthy.len()
     );
-    let mut timeouts = 0;
-    for o in ops.iter().filter(|o| on(1)(o)) {
+    let inside = timed_out_while_stopped(&ops, stopped_at, continued, timeout);
+    assert!(inside >= 6, "{ds}: {inside} requests inside the stop");
+    ok_from(&ops, 1, continued + BACK_WITHIN);
+    let back = first_ok_after(&ops, 1, continued);
+    eprintln!("{ds}: back {back:?} after SIGCONT; {:?}", tally(&ops, 1));
+}
+
+/// Checks the stopped server's operations: none took longer than
+/// `timeout` and slack; those wholly inside the stop each waited `timeout`
+/// and got moxi's timeout reply (a miss for gets). Returns how many.
+fn timed_out_while_stopped(ops: &[Op], from: Instant, to: Instant, timeout: Duration) -> usize {
+    let mut inside = 0;
+    for o in ops.iter().filter(|o| o.server == 1) {
         assert!(o.took() <= timeout + SLACK, "took too long: {o:?}");
-        if o.start < stopped_at || o.end > continued {
+        if o.start < from || o.end > to {
             continue;
         }
-        // Wholly inside the stop: each waited downstream_timeout, no less.
-        timeouts += 1;
+        inside += 1;
         assert!(o.took() >= timeout, "{o:?}");
         match (&o.outcome, o.kind) {
             (Outcome::Failed(line), Kind::Set) => {
@@ -191,11 +214,7 @@ fn sigstop_times_out_that_servers_requests_and_sigcont_recovers() {
             _ => panic!("served while stopped: {o:?}"),
         }
     }
-    assert!(timeouts >= 6, "{timeouts} requests inside the stop");
-    ok_from(&ops, 1, continued + BACK_WITHIN);
-    let back = first_ok_after(&ops, 1, continued);
-    eprintln!("back {back:?} after SIGCONT; {:?}", tally(&ops, 1));
-    drop(mcs);
+    inside
 }
 
 /// moxi in front of a storing mock that misbehaves for poisoned keys,
