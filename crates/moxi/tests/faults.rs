@@ -16,7 +16,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use faults_support::load::{assert_none_wrong, tally, Kind, Load, Op, Outcome};
+use faults_support::load::{assert_none, assert_none_wrong, tally, Kind, Load, Op, Outcome};
 use faults_support::store_mock::{self, Fault, FaultLog, POISON};
 use faults_support::{moxi_on_free_port, placement, Stopped};
 use testkit::frames::{parse_response, Frame, RequestFrame, HEADER_LEN};
@@ -29,26 +29,31 @@ const SLACK: Duration = Duration::from_millis(1000);
 /// a second.
 const BACK_WITHIN: Duration = Duration::from_secs(1);
 
-/// Two real memcached behind moxi; `[0]` stays healthy.
-fn two_servers(behaviors: &str) -> (Vec<testkit::Memcached>, testkit::ChildServer, SocketAddr) {
+/// Two real memcached behind moxi (`downstream_protocol=ds` and
+/// `downstream_timeout`), two clients busy on each, warmed up; `[0]` stays
+/// healthy.
+fn loaded_pair(
+    ds: &str,
+    timeout: Duration,
+) -> (Vec<testkit::Memcached>, testkit::ChildServer, Load) {
     let mcs = common::memcacheds(2);
-    let list = common::server_list(&mcs.iter().map(|m| m.addr()).collect::<Vec<_>>());
-    let (moxi, entry) = moxi_on_free_port(|port| format!("{port}={list}"), behaviors);
-    (mcs, moxi, entry)
+    let addrs: Vec<SocketAddr> = mcs.iter().map(|m| m.addr()).collect();
+    let list = common::server_list(&addrs);
+    let behaviors = format!(
+        "downstream_protocol={ds},downstream_timeout={}",
+        timeout.as_millis()
+    );
+    let (moxi, entry) = moxi_on_free_port(|port| format!("{port}={list}"), &behaviors);
+    let load = Load::start(entry, "k", &[0, 0, 1, 1], placement(&addrs));
+    load.wait_each("warmed up", 20, |o| o.outcome == Outcome::Ok);
+    (mcs, moxi, load)
 }
 
 /// Every operation for `server` is right.
 fn assert_all_ok(ops: &[Op], server: usize) {
-    let bad: Vec<&Op> = ops
-        .iter()
-        .filter(|o| o.server == server && o.outcome != Outcome::Ok)
-        .collect();
-    assert!(
-        bad.is_empty(),
-        "{} failures for the healthy server, e.g. {:?}",
-        bad.len(),
-        &bad[..bad.len().min(5)]
-    );
+    assert_none(ops, "failures for the healthy server", |o| {
+        o.server == server && o.outcome != Outcome::Ok
+    });
 }
 
 /// Every operation for `server` that started at or after `from` is right,
@@ -97,11 +102,7 @@ fn kill_9_under_load_fails_only_that_servers_requests_and_recovers() {
 
 fn kill_9_and_restart(ds: &str) {
     let timeout = Duration::from_millis(1000);
-    let (mut mcs, _moxi, entry) =
-        two_servers(&format!("downstream_protocol={ds},downstream_timeout=1000"));
-    let addrs: Vec<SocketAddr> = mcs.iter().map(|m| m.addr()).collect();
-    let load = Load::start(entry, "k", &[0, 0, 1, 1], placement(&addrs));
-    load.wait_each("warmed up", 20, |o| o.outcome == Outcome::Ok);
+    let (mut mcs, _moxi, load) = loaded_pair(ds, timeout);
     let killed_at = Instant::now();
     mcs[1].stop();
     let failed = move |o: &Op| o.server == 1 && o.start >= killed_at && o.outcome != Outcome::Ok;
@@ -158,11 +159,7 @@ fn sigstop_times_out_that_servers_requests_and_sigcont_recovers() {
 
 fn stop_and_continue(ds: &str) {
     let timeout = Duration::from_millis(300);
-    let (mut mcs, _moxi, entry) =
-        two_servers(&format!("downstream_protocol={ds},downstream_timeout=300"));
-    let addrs: Vec<SocketAddr> = mcs.iter().map(|m| m.addr()).collect();
-    let load = Load::start(entry, "k", &[0, 0, 1, 1], placement(&addrs));
-    load.wait_each("warmed up", 20, |o| o.outcome == Outcome::Ok);
+    let (mut mcs, _moxi, load) = loaded_pair(ds, timeout);
     let stopped = Stopped::stop(mcs[1].server().pid());
     let stopped_at = stopped.at;
     load.wait_until("saw the victim time out", |ops| {

@@ -179,18 +179,22 @@ pub fn tally(ops: &[Op], server: usize) -> BTreeMap<String, usize> {
     counts
 }
 
-/// Panics with the first few operations that are `Wrong`.
-pub fn assert_none_wrong(ops: &[Op]) {
-    let wrong: Vec<&Op> = ops
-        .iter()
-        .filter(|o| matches!(o.outcome, Outcome::Wrong(_)))
-        .collect();
+/// Panics, showing the first few, if any operation is `bad`.
+pub fn assert_none(ops: &[Op], what: &str, bad: impl Fn(&Op) -> bool) {
+    let found: Vec<&Op> = ops.iter().filter(|o| bad(o)).collect();
     assert!(
-        wrong.is_empty(),
-        "{} replies did not answer their request, e.g. {:?}",
-        wrong.len(),
-        &wrong[..wrong.len().min(5)]
+        found.is_empty(),
+        "{} {what}, e.g. {:?}",
+        found.len(),
+        &found[..found.len().min(5)]
     );
+}
+
+/// Panics, showing the first few, if any operation is `Wrong`.
+pub fn assert_none_wrong(ops: &[Op]) {
+    assert_none(ops, "replies did not answer their request", |o| {
+        matches!(o.outcome, Outcome::Wrong(_))
+    });
 }
 
 /// One client thread.
