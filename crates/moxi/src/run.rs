@@ -88,6 +88,18 @@ pub fn behaviors(opts: &Options) -> Result<Behaviors, StartError> {
     Ok(behaviors)
 }
 
+/// A refused `-z`, saying what to fix: why a cfg file could not be read,
+/// and which file a refused config came from.
+fn cluster_error(z: &str, e: &config::ConfigError) -> StartError {
+    let path = z.trim();
+    let text = match e {
+        config::ConfigError::ReadCfgFile { source, .. } => format!("{e}: {source}"),
+        _ if path.starts_with(['.', '/']) => format!("in cfg file {path}: {e}"),
+        _ => e.to_string(),
+    };
+    StartError(format!("ERROR: {text}"))
+}
+
 /// Starts everything the options ask for.
 pub fn start(opts: &Options) -> Result<Running, StartError> {
     let settings = opts.settings.clone();
@@ -106,8 +118,7 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
     };
     main.behaviors = b.clone();
     if let Some(z) = &opts.cluster {
-        let cluster =
-            config::parse_cluster(z, read_file).map_err(|e| StartError(format!("ERROR: {e}")))?;
+        let cluster = config::parse_cluster(z, read_file).map_err(|e| cluster_error(z, &e))?;
         let ctx = ListenCtx {
             listen: &settings.listen,
             backlog: settings.backlog,

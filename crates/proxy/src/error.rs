@@ -20,6 +20,12 @@ pub enum DownError {
     /// The connection closed before the reply was complete.
     #[error("connection closed")]
     Closed,
+    /// The connection closed (or went out of step) while this request
+    /// waited behind another one, the one whose reply failed; or it was
+    /// never written. Not this request's fault: re-sent without using up
+    /// `downstream_retry`.
+    #[error("connection lost behind another request")]
+    Dropped,
     /// The reply did not arrive within `downstream_timeout`.
     #[error("timeout")]
     Timeout,
@@ -61,7 +67,7 @@ pub fn failure_reply(err: &DownError, host: Option<&str>, client: ClientProtocol
     }
     let what = match err {
         DownError::Connect | DownError::Write => "proxy write to downstream",
-        DownError::Closed | DownError::Protocol => "proxy downstream closed",
+        DownError::Closed | DownError::Dropped | DownError::Protocol => "proxy downstream closed",
         DownError::Timeout => "proxy downstream timeout",
         DownError::WaitQueueTimeout => return Response::server_error("proxy wait queue timeout"),
         DownError::Unencodable => return Response::client_error("bad command line format"),

@@ -31,22 +31,30 @@ pub struct Reply {
 pub const VERSION: &str = concat!("1.6.18-moxi-", env!("CARGO_PKG_VERSION"));
 
 /// Sends one request to one server, with `downstream_timeout` and moxi's
-/// `downstream_retry` re-sends when a connection turns out to be closed.
+/// `downstream_retry` re-sends when a connection turns out to be closed. A
+/// request that lost its connection through another request's failure
+/// ([`DownError::Dropped`]) is re-sent without using up its retry, up to
+/// [`MAX_DROPPED_RESENDS`] times (with `downstream_retry=0`, never).
 pub async fn send(topo: &Topology, server: usize, affinity: usize, req: DownRequest) -> DownResult {
     let mut left = topo.timeouts.retries;
+    if left == 0 {
+        return send_once(topo, server, affinity, req).await;
+    }
+    let mut dropped = 0;
     loop {
-        if left == 0 {
-            return send_once(topo, server, affinity, req).await;
-        }
         match send_once(topo, server, affinity, req.clone()).await {
-            Err(DownError::Closed | DownError::Write) => {
-                left -= 1;
-                topo.bump(|s| &s.tot_retry);
-            }
+            Err(DownError::Dropped) if dropped < MAX_DROPPED_RESENDS => dropped += 1,
+            Err(DownError::Closed | DownError::Write | DownError::Dropped) if left > 0 => left -= 1,
             other => return other,
         }
+        topo.bump(|s| &s.tot_retry);
     }
 }
+
+/// How often a request is re-sent because a connection it waited on was
+/// lost through another request's failure: bounded, in case every
+/// connection to the server keeps failing that way.
+pub const MAX_DROPPED_RESENDS: u32 = 4;
 
 async fn send_once(
     topo: &Topology,

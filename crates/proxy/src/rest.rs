@@ -111,14 +111,17 @@ pub async fn watch(
             tokio::time::sleep(options.repoll).await;
             continue;
         }
-        let level = if ever_applied {
-            log::Level::Error
+        let (level, meanwhile) = if ever_applied {
+            (
+                log::Level::Error,
+                "; serving with the last config meanwhile",
+            )
         } else {
-            log::Level::Warn
+            (log::Level::Warn, "")
         };
         log::log!(
             level,
-            "could not contact REST server(s): {}; perhaps they are unavailable or still initializing; retrying in {:?}",
+            "could not contact REST server(s): {}; perhaps they are unavailable or still initializing; retrying in {:?}{meanwhile}",
             failures.join(" | "),
             backoff
         );

@@ -53,8 +53,10 @@ struct Shared {
     stop: AtomicBool,
     /// Bytes received, per session, in accept order.
     logs: Mutex<Vec<Arc<Mutex<Vec<u8>>>>>,
-    /// A clone of every session's socket, to shut them down on drop.
-    streams: Mutex<Vec<TcpStream>>,
+    /// A clone of every session's socket, to shut them down on drop
+    /// (taken out by [`MockConn::reset`], whose RST needs every handle
+    /// closed).
+    streams: Mutex<Vec<conn::SharedStream>>,
 }
 
 impl MockServer {
@@ -123,8 +125,10 @@ impl MockServer {
 impl Drop for MockServer {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        for s in lock(&self.shared.streams).iter() {
-            let _ = s.shutdown(Shutdown::Both);
+        for slot in lock(&self.shared.streams).iter() {
+            if let Some(s) = lock(slot).as_ref() {
+                let _ = s.shutdown(Shutdown::Both);
+            }
         }
         // Wakes the accept loop so it sees `stop`.
         let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
@@ -146,16 +150,15 @@ fn accept_loop(listener: TcpListener, shared: Arc<Shared>, script: Arc<Script>) 
         let Ok(stream) = stream else { continue };
         let _ = stream.set_nodelay(true);
         let _ = stream.set_read_timeout(Some(SESSION_READ_TIMEOUT));
-        if let Ok(clone) = stream.try_clone() {
-            lock(&shared.streams).push(clone);
-        }
+        let slot: conn::SharedStream = Arc::new(Mutex::new(stream.try_clone().ok()));
+        lock(&shared.streams).push(slot.clone());
         let log = Arc::new(Mutex::new(Vec::new()));
         let session = {
             let mut logs = lock(&shared.logs);
             logs.push(log.clone());
             logs.len() - 1
         };
-        let mut conn = MockConn::new(stream, log, session);
+        let mut conn = MockConn::new(stream, slot, log, session);
         let script = script.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("mock-session-{session}"))
@@ -244,5 +247,31 @@ mod tests {
         s.set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
         assert_eq!(s.read(&mut byte).unwrap_or(0), 0, "closed on drop");
+    }
+
+    #[test]
+    fn reset_aborts_with_rst_after_the_bytes_sent() {
+        let mock = MockServer::start(|conn| {
+            if conn.read_request().is_some() {
+                conn.send(b"VALUE k 0 5\r\nhel");
+                // Let the partial reply arrive before the RST.
+                std::thread::sleep(Duration::from_millis(50));
+                conn.reset();
+            }
+        })
+        .expect("mock");
+        let mut s = connect(&mock);
+        s.write_all(b"get k\r\n").expect("send");
+        let mut got = Vec::new();
+        let mut chunk = [0u8; 64];
+        let err = loop {
+            match s.read(&mut chunk) {
+                Ok(0) => panic!("FIN, not RST, after {got:?}"),
+                Ok(n) => got.extend_from_slice(&chunk[..n]),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}");
+        assert_eq!(got, b"VALUE k 0 5\r\nhel");
     }
 }

@@ -62,7 +62,17 @@ impl RestServer {
     /// Starts listening; `script` runs on a new thread for each connection
     /// once its request head is read.
     pub fn start(script: impl Fn(&mut RestConn) + Send + Sync + 'static) -> io::Result<Self> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), script)
+    }
+
+    /// Like [`RestServer::start`] but on `addr`: a test that brings a REST
+    /// server up late, or back after dropping it, needs the address the
+    /// proxy was given (port 0: any free port).
+    pub fn start_on(
+        addr: SocketAddr,
+        script: impl Fn(&mut RestConn) + Send + Sync + 'static,
+    ) -> io::Result<Self> {
+        let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
         let script: Arc<Script> = Arc::new(script);

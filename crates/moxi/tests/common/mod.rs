@@ -75,3 +75,33 @@ pub fn server_list(addrs: &[SocketAddr]) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// moxi started with `args(PORT)` for a free PORT it listens on. Another
+/// test's server may take a "free" port before moxi binds it (moxi then
+/// exits, or the wait for the port is answered by the other server), so
+/// moxi is started until one answers `version` as moxi there.
+pub fn moxi_on_free_port(args: impl Fn(u16) -> Vec<String>) -> (ChildServer, SocketAddr) {
+    for _ in 0..3 {
+        let port = free_ports(1)[0];
+        let addr = local(port);
+        if let Ok(mut moxi) = ChildServer::spawn(MOXI, args(port), addr) {
+            if answers_as_moxi(addr) && moxi.is_running() {
+                return (moxi, addr);
+            }
+        }
+    }
+    panic!("no port for moxi after 3 tries");
+}
+
+fn answers_as_moxi(addr: SocketAddr) -> bool {
+    use std::io::{BufRead, BufReader, Write};
+    let Ok(mut s) = TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut line = String::new();
+    s.write_all(b"version\r\n").is_ok()
+        && BufReader::new(s).read_line(&mut line).is_ok()
+        && line.starts_with("VERSION ")
+        && line.contains("moxi")
+}

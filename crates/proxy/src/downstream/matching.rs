@@ -17,8 +17,12 @@ use crate::wire::{encode_ascii, encode_binary, with_wire_exptimes, Expect};
 pub(super) struct Pending {
     expect: Expect,
     frames: Vec<Response>,
-    /// The keys of a GETKQ run, in opaque order.
+    /// The keys of a multi-get: a GETKQ run's in opaque order; an ascii
+    /// get's, the only keys its VALUE lines may name.
     keys: Option<Arc<[Key]>>,
+    /// Where the next ascii VALUE's key is looked for first in `keys`
+    /// (memcached answers in request order).
+    next_key: usize,
     pub(super) slot: Rc<Slot>,
     /// When it times out (`None`: never).
     pub(super) deadline: Option<Instant>,
@@ -37,6 +41,7 @@ impl Pending {
             expect,
             frames: Vec::new(),
             keys,
+            next_key: 0,
             slot,
             deadline,
             expired: false,
@@ -56,7 +61,7 @@ pub(super) fn enqueue(
     let mark = wbuf.len();
     let req = with_wire_exptimes(req, protocol);
     let keys = match (&req, protocol) {
-        (DownRequest::MultiGet { keys, .. }, DownstreamProtocol::Binary) => Some(keys.clone()),
+        (DownRequest::MultiGet { keys, .. }, _) => Some(keys.clone()),
         _ => None,
     };
     let expect = match protocol {
@@ -92,12 +97,52 @@ fn name_refusal(keys: &[Key], first: u32, opaque: Option<u32>, frame: Response) 
     }
 }
 
+/// Whether an ascii reply frame can answer the request at the head. ascii
+/// replies carry no opaque: a server that answers twice, or answers
+/// something else, would otherwise have every later reply on the
+/// connection taken as the answer to the wrong request (another client's).
+/// A get takes VALUE lines of its own keys, END, STAT (stats) or an error
+/// line; any other request takes neither VALUE, END nor STAT.
+fn ascii_fits(head: &mut Pending, frame: &Response) -> bool {
+    match (head.expect, frame) {
+        (Expect::UntilEnd, Response::Value(v)) => {
+            let Some(keys) = head.keys.as_deref() else {
+                return true;
+            };
+            let from = head.next_key.min(keys.len());
+            let found = keys[from..]
+                .iter()
+                .position(|k| *k == v.key)
+                .map(|i| from + i)
+                .or_else(|| keys[..from].iter().position(|k| *k == v.key));
+            found.inspect(|i| head.next_key = i + 1).is_some()
+        }
+        (
+            Expect::UntilEnd,
+            Response::Stored { .. }
+            | Response::NotStored
+            | Response::Exists
+            | Response::NotFound
+            | Response::Deleted
+            | Response::Touched { .. }
+            | Response::Numeric { .. },
+        ) => false,
+        (Expect::Single { .. }, Response::Value(_) | Response::End | Response::Stat { .. }) => {
+            false
+        }
+        _ => true,
+    }
+}
+
 /// Hands one reply frame to the request at the head of the queue. False
 /// when the frame cannot belong to it (the connection is out of step).
 pub(super) fn deliver(st: &mut State, opaque: Option<u32>, frame: Response) -> bool {
     let Some(head) = st.pending.front_mut() else {
         return false;
     };
+    if opaque.is_none() && !ascii_fits(head, &frame) {
+        return false;
+    }
     let done = match head.expect {
         Expect::Single { opaque: want } => {
             if opaque.is_some_and(|o| o != want) {
@@ -114,6 +159,12 @@ pub(super) fn deliver(st: &mut State, opaque: Option<u32>, frame: Response) -> b
             end
         }
         Expect::Run { first, last } => {
+            // Only the run's own opaques (an extra reply to an earlier
+            // request would otherwise pass as one of its hits).
+            let in_run = |o: u32| o.wrapping_sub(first) <= last.wrapping_sub(first);
+            if !opaque.is_some_and(in_run) {
+                return false;
+            }
             if opaque == Some(last) {
                 true
             } else {

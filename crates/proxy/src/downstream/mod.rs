@@ -24,6 +24,8 @@
 
 mod io;
 mod matching;
+#[cfg(test)]
+mod tests;
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -196,7 +198,8 @@ impl DownConn {
         let slot = Rc::new(Slot::default());
         let mut st = shared.state.borrow_mut();
         if st.retired {
-            slot.fill(Err(DownError::Closed));
+            // Never written: safe to send again.
+            slot.fill(Err(DownError::Dropped));
             return ReplyWait(slot);
         }
         let deadline = (!timeout.is_zero()).then(|| Instant::now() + timeout);
@@ -217,8 +220,11 @@ impl DownConn {
 
 impl Shared {
     /// Ends the connection: no new requests; every request still waiting
-    /// fails (the one at the head with `reason`, which it may have caused;
-    /// those behind it only lost their connection).
+    /// fails. A failed connect fails them all alike; otherwise only the
+    /// request at the head can have caused the failure (a reply cut in its
+    /// middle, or one that does not fit it): it gets `reason`, and the ones
+    /// behind it, which only lost their connection (or were never
+    /// written), get [`DownError::Dropped`] and may be re-sent.
     fn fail_all(&self, reason: DownError) {
         let pending = {
             let mut st = self.state.borrow_mut();
@@ -228,7 +234,8 @@ impl Shared {
         };
         for (i, p) in pending.into_iter().enumerate() {
             let err = match reason {
-                DownError::Protocol if i > 0 => DownError::Closed,
+                DownError::Connect => DownError::Connect,
+                _ if i > 0 => DownError::Dropped,
                 _ => reason.clone(),
             };
             p.slot.fill(Err(err));

@@ -66,19 +66,33 @@ impl Received {
     }
 }
 
+/// The server's handle on a session's socket (to shut it down when the
+/// server is dropped); `None` once [`MockConn::reset`] closed it.
+pub(super) type SharedStream = Arc<Mutex<Option<TcpStream>>>;
+
 /// One accepted connection, as a script sees it. The connection closes
 /// when the script returns.
 pub struct MockConn {
     stream: TcpStream,
+    server_handle: SharedStream,
+    /// Set by [`MockConn::reset`]: drop must not send a FIN first.
+    aborted: bool,
     buf: Vec<u8>,
     log: Arc<Mutex<Vec<u8>>>,
     session: usize,
 }
 
 impl MockConn {
-    pub(super) fn new(stream: TcpStream, log: Arc<Mutex<Vec<u8>>>, session: usize) -> MockConn {
+    pub(super) fn new(
+        stream: TcpStream,
+        server_handle: SharedStream,
+        log: Arc<Mutex<Vec<u8>>>,
+        session: usize,
+    ) -> MockConn {
         MockConn {
             stream,
+            server_handle,
+            aborted: false,
             buf: Vec::new(),
             log,
             session,
@@ -218,13 +232,29 @@ impl MockConn {
     /// Closes the connection (both directions) now. Returning from the
     /// script does the same.
     pub fn close(self) {}
+
+    /// Makes the connection end with a TCP reset (RST) instead of a FIN:
+    /// `SO_LINGER` 0, and no shutdown when the script returns, which it
+    /// should do next (the RST goes out then). Bytes not yet sent are
+    /// dropped and the peer's next read or write fails with "connection
+    /// reset".
+    pub fn reset(&mut self) {
+        let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+        // The RST goes out when the last handle closes: the server's clone
+        // now, this one when the script returns and drops it (without the
+        // FIN a shutdown would send first).
+        drop(lock(&self.server_handle).take());
+        self.aborted = true;
+    }
 }
 
 impl Drop for MockConn {
     fn drop(&mut self) {
         // The server keeps a clone of the socket, so dropping this handle
         // alone would not close the connection.
-        let _ = self.stream.shutdown(Shutdown::Both);
+        if !self.aborted {
+            let _ = self.stream.shutdown(Shutdown::Both);
+        }
     }
 }
 
