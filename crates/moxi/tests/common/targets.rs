@@ -77,13 +77,27 @@ impl Target {
         kib as f64 / 1024.0
     }
 
+    /// The `--metrics` page. The endpoint starts after the client port, so
+    /// a refused connection or an answer that is not moxi's page (a
+    /// connection to itself while nothing listens) is retried for 10 s.
+    pub fn metrics_page(&self) -> String {
+        let start = Instant::now();
+        loop {
+            match fetch_metrics(self.admin) {
+                Ok(page) if page.starts_with("HTTP/1.1 200") => return page,
+                other => assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "--metrics at {}: {other:?}",
+                    self.admin
+                ),
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// One sample of the `--metrics` page, by its full name.
     pub fn metric(&self, name: &str) -> f64 {
-        let mut s = TcpStream::connect(self.admin).unwrap();
-        s.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-        write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-        let mut page = String::new();
-        s.read_to_string(&mut page).unwrap();
+        let page = self.metrics_page();
         page.lines()
             .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
             .unwrap_or_else(|| panic!("no {name} in {page}"))
@@ -133,6 +147,15 @@ pub fn tcp_queues(local: SocketAddr, remote: SocketAddr) -> Option<(u64, u64)> {
     })
 }
 
+fn fetch_metrics(addr: SocketAddr) -> std::io::Result<String> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    write!(s, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")?;
+    let mut page = String::new();
+    s.read_to_string(&mut page)?;
+    Ok(page)
+}
+
 fn proc_field(path: &str, field: &str) -> u64 {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     text.lines()
@@ -160,7 +183,12 @@ impl Line {
 
     /// Sends raw bytes.
     pub fn send(&mut self, bytes: &[u8]) {
-        self.rd.get_mut().write_all(bytes).unwrap();
+        self.try_send(bytes).unwrap();
+    }
+
+    /// Sends raw bytes to a server that may close before taking them all.
+    pub fn try_send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.rd.get_mut().write_all(bytes)
     }
 
     /// The next line, without its `\r\n`.
