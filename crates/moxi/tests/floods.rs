@@ -48,9 +48,17 @@ static MANY_FDS: Mutex<()> = Mutex::new(());
 
 /// A value that names its writer: `tag` and `i`, padded to [`VALUE_LEN`].
 fn value(tag: &str, i: usize) -> Vec<u8> {
-    let mut v = format!("{tag}{i}:").into_bytes();
-    v.resize(VALUE_LEN, b'.');
+    let mut v = Vec::with_capacity(VALUE_LEN);
+    put_value(&mut v, tag, i);
     v
+}
+
+/// Appends [`value`]`(tag, i)` (without building it on its own).
+fn put_value(out: &mut Vec<u8>, tag: &str, i: usize) {
+    const PAD: [u8; VALUE_LEN] = [b'.'; VALUE_LEN];
+    let head = format!("{tag}{i}:");
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(&PAD[head.len()..]);
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -62,30 +70,44 @@ enum Flood {
 }
 
 impl Flood {
-    fn request(self, i: usize) -> Vec<u8> {
+    /// Appends request `i`.
+    fn put_request(self, i: usize, out: &mut Vec<u8>) {
         let key = i % KEYS;
         match self {
-            Flood::Gets => format!("get k{key}\r\n").into_bytes(),
+            Flood::Gets => out.extend_from_slice(format!("get k{key}\r\n").as_bytes()),
             Flood::Sets => {
-                let mut req = format!("set k{key} 0 0 {VALUE_LEN}\r\n").into_bytes();
-                req.extend_from_slice(&value("s", i));
-                req.extend_from_slice(b"\r\n");
-                req
+                out.extend_from_slice(format!("set k{key} 0 0 {VALUE_LEN}\r\n").as_bytes());
+                put_value(out, "s", i);
+                out.extend_from_slice(b"\r\n");
             }
         }
     }
 
-    fn reply(self, i: usize) -> Vec<u8> {
-        let key = i % KEYS;
-        match self {
-            Flood::Gets => {
-                let mut r = format!("VALUE k{key} 0 {VALUE_LEN}\r\n").into_bytes();
-                r.extend_from_slice(&value("v", key));
-                r.extend_from_slice(b"\r\nEND\r\n");
-                r
-            }
-            Flood::Sets => b"STORED\r\n".to_vec(),
-        }
+    /// The replies, by `i % KEYS`.
+    fn replies(self) -> Vec<Vec<u8>> {
+        (0..KEYS)
+            .map(|key| match self {
+                Flood::Gets => {
+                    let mut r = format!("VALUE k{key} 0 {VALUE_LEN}\r\n").into_bytes();
+                    put_value(&mut r, "v", key);
+                    r.extend_from_slice(b"\r\nEND\r\n");
+                    r
+                }
+                Flood::Sets => b"STORED\r\n".to_vec(),
+            })
+            .collect()
+    }
+
+    /// Bytes of all requests.
+    fn request_bytes(self) -> usize {
+        let mut one = Vec::new();
+        (0..REQUESTS)
+            .map(|i| {
+                one.clear();
+                self.put_request(i, &mut one);
+                one.len()
+            })
+            .sum()
     }
 }
 
@@ -97,7 +119,7 @@ fn write_flood(mut stream: TcpStream, flood: Flood) -> usize {
     for batch in (0..REQUESTS).step_by(1000) {
         bytes.clear();
         for i in batch..batch + 1000 {
-            bytes.extend_from_slice(&flood.request(i));
+            flood.put_request(i, &mut bytes);
         }
         if stream.write_all(&bytes).is_err() {
             break;
@@ -168,19 +190,20 @@ fn until_stalled(t: &Target, side: &mut Line, base: f64, flooder: &TcpStream) ->
 /// Reads every reply of the flood and checks each against its request.
 fn read_replies(stream: &TcpStream, flood: Flood, t: &Target, peak: &mut f64) {
     let mut rd = BufReader::with_capacity(256 * 1024, stream.try_clone().unwrap());
+    let replies = flood.replies();
     let mut got = Vec::new();
     for i in 0..REQUESTS {
-        let want = flood.reply(i);
+        let want = &replies[i % KEYS];
         got.resize(want.len(), 0);
         if let Err(e) = rd.read_exact(&mut got) {
             panic!("{:?} {flood:?}: reply {i} of {REQUESTS}: {e}", t.kind);
         }
         assert!(
-            got == want,
+            got == *want,
             "{:?} {flood:?}: reply {i} is {:?}, want {:?}",
             t.kind,
             testkit::escape_short(&got),
-            testkit::escape_short(&want)
+            testkit::escape_short(want)
         );
         if i % 10_000 == 0 {
             *peak = peak.max(t.rss_mib());
@@ -205,6 +228,7 @@ fn flood(kind: Kind, flood: Flood) {
     if kind == Kind::Proxy && !testkit::require_tool("memcached") {
         return;
     }
+    let began = Instant::now();
     let t = Target::start(kind, &[]);
     let mut side = Line::connect(t.entry);
     for key in 0..KEYS {
@@ -222,20 +246,24 @@ fn flood(kind: Kind, flood: Flood) {
     };
     let stall = until_stalled(&t, &mut side, base, &flooder);
     let mut peak = stall.peak_mib;
-    let owed: usize = (0..REQUESTS).map(|i| flood.reply(i).len()).sum();
+    let replies = flood.replies();
+    let owed: usize = (0..REQUESTS).map(|i| replies[i % KEYS].len()).sum();
     read_replies(&flooder, flood, &t, &mut peak);
     let sent = writer.join().unwrap();
-    assert_eq!(
-        sent,
-        (0..REQUESTS).map(|i| flood.request(i).len()).sum::<usize>()
-    );
+    assert_eq!(sent, flood.request_bytes());
     drop(flooder);
     let after = settle(&t, base);
     eprintln!(
-        "{kind:?} {flood:?}: base {base:.1} MiB, peak {peak:.1} MiB, after {after:.1} MiB; \
+        "{kind:?} {flood:?}: {:.1} s, moxi {:.1} CPU s; \
+         base {base:.1} MiB, peak {peak:.1} MiB, after {after:.1} MiB; \
          stalled after {:?} with {} of {owed} reply bytes and {} request bytes \
          in socket buffers; {} side round trips meanwhile",
-        stall.took, stall.replies_queued, stall.requests_unread, stall.rounds
+        began.elapsed().as_secs_f64(),
+        t.cpu_secs(),
+        stall.took,
+        stall.replies_queued,
+        stall.requests_unread,
+        stall.rounds
     );
     assert!(
         peak - base < MAX_GROWTH_MIB,

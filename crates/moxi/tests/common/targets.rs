@@ -77,6 +77,17 @@ impl Target {
         kib as f64 / 1024.0
     }
 
+    /// CPU seconds the moxi process has used (user + system, at the
+    /// usual 100 ticks a second).
+    pub fn cpu_secs(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.moxi.pid())).unwrap();
+        // Fields after the `(comm)`, which may contain spaces.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        ticks as f64 / 100.0
+    }
+
     /// The `--metrics` page. The endpoint starts after the client port, so
     /// a refused connection or an answer that is not moxi's page (a
     /// connection to itself while nothing listens) is retried for 10 s.
