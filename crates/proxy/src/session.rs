@@ -262,7 +262,7 @@ impl Requests {
         }
     }
 
-    /// After replies were written: once nothing is in flight, a held
+    /// After replies were buffered: once nothing is in flight, a held
     /// barrier starts, or (the barrier answered) decoding resumes.
     fn answered(&mut self, rbuf: &mut BytesMut) {
         if !self.draining || !self.inflight.is_empty() {
