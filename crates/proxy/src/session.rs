@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use futures_util::FutureExt;
 use protocol::{ascii, binary, Command, Limits, Request, Response, Status, StoreMode};
@@ -77,8 +77,10 @@ struct Ctx {
     affinity: usize,
 }
 
-/// Most requests of one client in flight before reading pauses.
+/// Most requests of one client in flight before decoding pauses.
 const MAX_INFLIGHT: usize = 1024;
+/// Replies buffered for a client past which its requests are not read.
+const WRITE_HIGH_WATER: usize = 256 * 1024;
 
 type ReplyFuture = Pin<Box<dyn Future<Output = Reply>>>;
 
@@ -114,32 +116,56 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
     let mut q = Requests::new(ctx);
     let mut drain = std::pin::pin!(server::shutdown::drained());
     let mut draining = server::shutdown::draining();
+    // A reply that ends the connection was queued: write what is buffered, then close.
+    let mut closing = false;
     loop {
-        if draining && rbuf.is_empty() && q.inflight.is_empty() {
+        let idle = rbuf.is_empty() && q.inflight.is_empty() && wbuf.is_empty();
+        if draining && idle {
             // Draining, between requests, every reply written: close now.
             return;
         }
         tokio::select! {
             biased;
-            Some(reply) = q.inflight.next(), if !q.inflight.is_empty() => {
-                let mut close = append(&mut wbuf, reply);
-                while !close {
+            r = wr.write(&wbuf), if !wbuf.is_empty() => {
+                let n = match r {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                crate::metrics::add_bytes(0, n);
+                wbuf.advance(n);
+                if wbuf.is_empty() {
+                    if closing {
+                        return;
+                    }
+                    shrink(&mut wbuf);
+                }
+                if wbuf.len() < WRITE_HIGH_WATER {
+                    q.resume(&mut rbuf);
+                }
+            }
+            // Replies move to the write buffer as soon as they are ready,
+            // whether or not the client reads them: a finished request
+            // then leaves the wait queue and its server's budget at once,
+            // which the worker's other clients share.
+            Some(reply) = q.inflight.next(), if !q.inflight.is_empty() && !closing => {
+                closing = append(&mut wbuf, reply);
+                while !closing {
                     match q.inflight.next().now_or_never() {
-                        Some(Some(r)) => close = append(&mut wbuf, r),
+                        Some(Some(r)) => closing = append(&mut wbuf, r),
                         _ => break,
                     }
                 }
-                if !wbuf.is_empty() && wr.write_all(&wbuf).await.is_err() {
-                    return;
-                }
-                crate::metrics::add_bytes(0, wbuf.len());
-                wbuf.clear();
-                if close {
+                if closing && wbuf.is_empty() {
                     return;
                 }
                 q.answered(&mut rbuf);
+                if wbuf.len() < WRITE_HIGH_WATER {
+                    q.resume(&mut rbuf);
+                }
             }
-            r = read_some(&mut rd, &mut rbuf), if q.wants_input() => {
+            // Backpressure: no more requests while the client leaves its
+            // replies unread, or while enough of them are in flight.
+            r = read_some(&mut rd, &mut rbuf), if q.wants_input() && wbuf.len() < WRITE_HIGH_WATER => {
                 match r {
                     Ok(0) | Err(_) => q.reading = false,
                     Ok(n) => {
@@ -154,6 +180,13 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
             _ = &mut drain, if q.wants_input() && !draining => draining = true,
             else => return,
         }
+    }
+}
+
+/// Gives a write buffer that a burst of replies grew back to the allocator.
+fn shrink(wbuf: &mut BytesMut) {
+    if wbuf.capacity() > WRITE_HIGH_WATER {
+        *wbuf = BytesMut::new();
     }
 }
 
@@ -195,8 +228,11 @@ struct Requests {
     inflight: FuturesOrdered<ReplyFuture>,
     /// A barrier waiting for the requests before it to be answered.
     held: Option<ReplyFuture>,
-    /// False once the client must not be read any more.
+    /// False once the client must not be read any more (it left, or
+    /// `stopped`).
     reading: bool,
+    /// Quit or fatal input: decode nothing more, even what was read.
+    stopped: bool,
     /// A barrier is held or in flight: decode nothing more until it is answered.
     draining: bool,
 }
@@ -209,6 +245,7 @@ impl Requests {
             inflight: FuturesOrdered::new(),
             held: None,
             reading: true,
+            stopped: false,
             draining: false,
         }
     }
@@ -218,7 +255,15 @@ impl Requests {
         self.reading && !self.draining && self.inflight.len() < MAX_INFLIGHT
     }
 
-    /// After replies were written: once nothing is in flight, a held
+    /// Decodes requests read earlier and left in `rbuf` while
+    /// [`MAX_INFLIGHT`] were in flight (or the replies were not written).
+    fn resume(&mut self, rbuf: &mut BytesMut) {
+        if !self.draining && self.inflight.len() < MAX_INFLIGHT {
+            self.decode_all(rbuf);
+        }
+    }
+
+    /// After replies were buffered: once nothing is in flight, a held
     /// barrier starts, or (the barrier answered) decoding resumes.
     fn answered(&mut self, rbuf: &mut BytesMut) {
         if !self.draining || !self.inflight.is_empty() {
@@ -233,10 +278,14 @@ impl Requests {
         }
     }
 
-    /// Decodes every complete request in `rbuf` into a reply future,
-    /// stopping early after a request that ends the connection or is a
-    /// barrier (held back while earlier requests are in flight).
+    /// Decodes complete requests in `rbuf` into reply futures, up to
+    /// [`MAX_INFLIGHT`] in flight, stopping early after a request that ends
+    /// the connection or is a barrier (held back while earlier requests
+    /// are in flight).
     fn decode_all(&mut self, rbuf: &mut BytesMut) {
+        if self.stopped {
+            return;
+        }
         let ctx = &mut self.ctx;
         let dec = match &mut self.decoder {
             Some(d) => d,
@@ -251,7 +300,7 @@ impl Requests {
                 })
             }
         };
-        loop {
+        while self.inflight.len() < MAX_INFLIGHT {
             let step = match dec {
                 Decoder::Ascii(d) => ascii_step(d, rbuf, ctx),
                 Decoder::Binary(d) => binary_step(d, rbuf, ctx),
@@ -265,6 +314,7 @@ impl Requests {
                 Flow::Stop => {
                     self.inflight.push_back(f);
                     self.reading = false;
+                    self.stopped = true;
                     return;
                 }
                 Flow::Drain => {

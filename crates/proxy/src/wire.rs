@@ -34,6 +34,8 @@ pub(crate) enum Expect {
 /// exptimes, so a binary server is sent that value. binary → ascii: an
 /// ascii server truncates an exptime above `i32::MAX` to a negative int32
 /// and expires the item at once; the nearest it can take is `i32::MAX`.
+/// A `flush_all` delay is like an exptime, except that memcached's ascii
+/// `flush_all -1` flushes at once, as a delay of 0 does (proto_text.c).
 pub(crate) fn with_wire_exptimes(req: DownRequest, protocol: DownstreamProtocol) -> DownRequest {
     let fix = |exptime: i64| match protocol {
         DownstreamProtocol::Binary if exptime < 0 => REALTIME_MAXDELTA + 1,
@@ -46,6 +48,7 @@ pub(crate) fn with_wire_exptimes(req: DownRequest, protocol: DownstreamProtocol)
                 Command::Store(s) => s.exptime = fix(s.exptime),
                 Command::Get(g) => g.exptime = fix(g.exptime),
                 Command::Touch { exptime, .. } => *exptime = fix(*exptime),
+                Command::FlushAll { delay } => *delay = fix((*delay).max(0)),
                 _ => {}
             }
             DownRequest::One(r)
@@ -158,5 +161,37 @@ pub(crate) fn encode_binary(
                 last: noop.opaque,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::Request;
+
+    fn flushed_with(delay: i64, protocol: DownstreamProtocol) -> i64 {
+        let req = DownRequest::One(Request::new(Command::FlushAll { delay }));
+        match with_wire_exptimes(req, protocol) {
+            DownRequest::One(Request {
+                command: Command::FlushAll { delay },
+                ..
+            }) => delay,
+            _ => unreachable!("a flush_all stays a flush_all"),
+        }
+    }
+
+    #[test]
+    fn a_negative_flush_delay_flushes_now_on_either_protocol() {
+        for protocol in [DownstreamProtocol::Ascii, DownstreamProtocol::Binary] {
+            assert_eq!(flushed_with(-1, protocol), 0);
+            assert_eq!(flushed_with(0, protocol), 0);
+            assert_eq!(flushed_with(10, protocol), 10);
+        }
+        let far = i64::from(u32::MAX);
+        assert_eq!(flushed_with(far, DownstreamProtocol::Binary), far);
+        assert_eq!(
+            flushed_with(far, DownstreamProtocol::Ascii),
+            i64::from(i32::MAX)
+        );
     }
 }

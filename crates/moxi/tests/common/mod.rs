@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use testkit::{ChildServer, Memcached};
 
+pub mod targets;
+
 /// The moxi binary built for this test run.
 pub const MOXI: &str = env!("CARGO_BIN_EXE_moxi");
 
