@@ -1,210 +1,28 @@
-//! One upstream (client) connection of the proxy.
-//!
-//! Requests are decoded as they arrive and each becomes a future; the
-//! futures run concurrently (a client may pipeline) but their replies are
-//! written strictly in request order (`FuturesOrdered`), so a reply always
-//! goes to the request that asked, in order, even when servers answer out
-//! of order. A client's requests to one server share one downstream
-//! connection, so they also reach the server in order; the few requests for
-//! which that is not enough are barriers that run alone
-//! ([`forward::is_barrier`]).
-//!
-//! A client of a [`Gateway`] port sits in a bucket: the gateway's default
-//! until a binary SASL PLAIN names another bucket's credentials (answered
-//! here, in order with the other replies, so requests decoded after it go
-//! to the new bucket).
+//! One client's decoded requests: each becomes a reply future, run
+//! concurrently and answered in order; barriers run alone (see
+//! [`forward::is_barrier`]), and SASL PLAIN on a gateway port picks the
+//! client's bucket.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 
-use bytes::{Buf, Bytes, BytesMut};
-use futures_util::stream::{FuturesOrdered, StreamExt};
-use futures_util::FutureExt;
-use protocol::{ascii, binary, Command, Limits, Request, Response, Status, StoreMode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use bytes::{Bytes, BytesMut};
+use futures_util::stream::FuturesOrdered;
+use protocol::{ascii, binary, Command, Request, Response, Status, StoreMode};
 
-use server::listener::ConnGuard;
-
+use super::{Ctx, Front, Seat};
 use crate::downstream::DownRequest;
 use crate::error::ClientProtocol;
 use crate::forward::{self, Reply};
-use crate::gateway::Gateway;
-use crate::PoolShared;
-
-/// What a listening port serves.
-#[derive(Clone)]
-pub enum Front {
-    /// One pool (a static `-z` section).
-    Pool(Arc<PoolShared>),
-    /// The buckets of a REST configuration.
-    Gateway(Arc<Gateway>),
-}
-
-impl Front {
-    fn limits(&self) -> Limits {
-        match self {
-            Front::Pool(p) => p.limits,
-            Front::Gateway(g) => g.limits(),
-        }
-    }
-}
-
-/// The bucket a client is in.
-enum Seat {
-    /// A fixed pool: a static port's, or the bucket a client chose.
-    Fixed(Arc<PoolShared>),
-    /// The gateway's default bucket, looked up for each request (so a
-    /// client that connected before the first config is served by it).
-    Default(Arc<Gateway>),
-}
-
-impl Seat {
-    fn pool(&self) -> Arc<PoolShared> {
-        match self {
-            Seat::Fixed(p) => p.clone(),
-            Seat::Default(g) => g.default_pool(),
-        }
-    }
-}
-
-/// The session's view of where its requests go.
-struct Ctx {
-    front: Front,
-    seat: Seat,
-    limits: Limits,
-    affinity: usize,
-}
 
 /// Most requests of one client in flight before decoding pauses.
-const MAX_INFLIGHT: usize = 1024;
-/// Replies buffered for a client past which its requests are not read.
-const WRITE_HIGH_WATER: usize = 256 * 1024;
+pub(super) const MAX_INFLIGHT: usize = 1024;
 
 type ReplyFuture = Pin<Box<dyn Future<Output = Reply>>>;
 
 enum Decoder {
     Ascii(ascii::RequestDecoder),
     Binary(binary::RequestDecoder),
-}
-
-/// Serves one client until it leaves or quits. A gateway with no buckets
-/// closes it at once (MB-3113).
-pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
-    let (seat, affinity) = match &front {
-        Front::Pool(p) => (Seat::Fixed(p.clone()), p.next_affinity()),
-        Front::Gateway(g) => {
-            if g.admit().is_none() {
-                return;
-            }
-            (Seat::Default(g.clone()), g.next_affinity())
-        }
-    };
-    // moxi's num_upstream / tot_upstream, in the pool the client starts in.
-    let _upstream = crate::stats::Upstream::new(seat.pool().runtime());
-    let ctx = Ctx {
-        limits: front.limits(),
-        front,
-        seat,
-        affinity,
-    };
-    let (mut rd, mut wr) = stream.into_split();
-    // Buffers are allocated on first use, so an idle client costs little.
-    let mut rbuf = BytesMut::new();
-    let mut wbuf = BytesMut::new();
-    let mut q = Requests::new(ctx);
-    let mut drain = std::pin::pin!(server::shutdown::drained());
-    let mut draining = server::shutdown::draining();
-    // A reply that ends the connection was queued: write what is buffered, then close.
-    let mut closing = false;
-    loop {
-        let idle = rbuf.is_empty() && q.inflight.is_empty() && wbuf.is_empty();
-        if draining && idle {
-            // Draining, between requests, every reply written: close now.
-            return;
-        }
-        tokio::select! {
-            biased;
-            r = wr.write(&wbuf), if !wbuf.is_empty() => {
-                let n = match r {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => n,
-                };
-                crate::metrics::add_bytes(0, n);
-                wbuf.advance(n);
-                if wbuf.is_empty() {
-                    if closing {
-                        return;
-                    }
-                    shrink(&mut wbuf);
-                }
-                if wbuf.len() < WRITE_HIGH_WATER {
-                    q.resume(&mut rbuf);
-                }
-            }
-            // Replies move to the write buffer as soon as they are ready,
-            // whether or not the client reads them: a finished request
-            // then leaves the wait queue and its server's budget at once,
-            // which the worker's other clients share.
-            Some(reply) = q.inflight.next(), if !q.inflight.is_empty() && !closing => {
-                closing = append(&mut wbuf, reply);
-                while !closing {
-                    match q.inflight.next().now_or_never() {
-                        Some(Some(r)) => closing = append(&mut wbuf, r),
-                        _ => break,
-                    }
-                }
-                if closing && wbuf.is_empty() {
-                    return;
-                }
-                q.answered(&mut rbuf);
-                if wbuf.len() < WRITE_HIGH_WATER {
-                    q.resume(&mut rbuf);
-                }
-            }
-            // Backpressure: no more requests while the client leaves its
-            // replies unread, or while enough of them are in flight.
-            r = read_some(&mut rd, &mut rbuf), if q.wants_input() && wbuf.len() < WRITE_HIGH_WATER => {
-                match r {
-                    Ok(0) | Err(_) => q.reading = false,
-                    Ok(n) => {
-                        crate::metrics::add_bytes(n, 0);
-                        if rbuf.capacity() - rbuf.len() < 1024 {
-                            rbuf.reserve(16 * 1024);
-                        }
-                        q.decode_all(&mut rbuf);
-                    }
-                }
-            }
-            _ = &mut drain, if q.wants_input() && !draining => draining = true,
-            else => return,
-        }
-    }
-}
-
-/// Gives a write buffer that a burst of replies grew back to the allocator.
-fn shrink(wbuf: &mut BytesMut) {
-    if wbuf.capacity() > WRITE_HIGH_WATER {
-        *wbuf = BytesMut::new();
-    }
-}
-
-/// Reads into `buf`, giving it room only once the socket is readable.
-async fn read_some(
-    rd: &mut tokio::net::tcp::OwnedReadHalf,
-    buf: &mut BytesMut,
-) -> std::io::Result<usize> {
-    if buf.capacity() - buf.len() < 1024 {
-        rd.readable().await?;
-        buf.reserve(16 * 1024);
-    }
-    rd.read_buf(buf).await
-}
-
-fn append(wbuf: &mut BytesMut, reply: Reply) -> bool {
-    wbuf.extend_from_slice(&reply.bytes);
-    reply.close
 }
 
 /// What to do after decoding a request.
@@ -222,15 +40,15 @@ enum Flow {
 
 /// One client's requests: decoded ones in flight (answered in order), and
 /// the state that orders barriers.
-struct Requests {
+pub(super) struct Requests {
     ctx: Ctx,
     decoder: Option<Decoder>,
-    inflight: FuturesOrdered<ReplyFuture>,
+    pub(super) inflight: FuturesOrdered<ReplyFuture>,
     /// A barrier waiting for the requests before it to be answered.
     held: Option<ReplyFuture>,
     /// False once the client must not be read any more (it left, or
     /// `stopped`).
-    reading: bool,
+    pub(super) reading: bool,
     /// Quit or fatal input: decode nothing more, even what was read.
     stopped: bool,
     /// A barrier is held or in flight: decode nothing more until it is answered.
@@ -238,7 +56,7 @@ struct Requests {
 }
 
 impl Requests {
-    fn new(ctx: Ctx) -> Requests {
+    pub(super) fn new(ctx: Ctx) -> Requests {
         Requests {
             ctx,
             decoder: None,
@@ -251,13 +69,13 @@ impl Requests {
     }
 
     /// Whether to read from the client now.
-    fn wants_input(&self) -> bool {
+    pub(super) fn wants_input(&self) -> bool {
         self.reading && !self.draining && self.inflight.len() < MAX_INFLIGHT
     }
 
     /// Decodes requests read earlier and left in `rbuf` while
     /// [`MAX_INFLIGHT`] were in flight (or the replies were not written).
-    fn resume(&mut self, rbuf: &mut BytesMut) {
+    pub(super) fn resume(&mut self, rbuf: &mut BytesMut) {
         if !self.draining && self.inflight.len() < MAX_INFLIGHT {
             self.decode_all(rbuf);
         }
@@ -265,7 +83,7 @@ impl Requests {
 
     /// After replies were buffered: once nothing is in flight, a held
     /// barrier starts, or (the barrier answered) decoding resumes.
-    fn answered(&mut self, rbuf: &mut BytesMut) {
+    pub(super) fn answered(&mut self, rbuf: &mut BytesMut) {
         if !self.draining || !self.inflight.is_empty() {
             return;
         }
@@ -282,7 +100,7 @@ impl Requests {
     /// [`MAX_INFLIGHT`] in flight, stopping early after a request that ends
     /// the connection or is a barrier (held back while earlier requests
     /// are in flight).
-    fn decode_all(&mut self, rbuf: &mut BytesMut) {
+    pub(super) fn decode_all(&mut self, rbuf: &mut BytesMut) {
         if self.stopped {
             return;
         }
