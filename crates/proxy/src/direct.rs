@@ -19,7 +19,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 use protocol::{Command, Get, Request, Response};
 
-use crate::downstream::{DownRequest, DownResult, ReplyWait};
+use crate::downstream::{deadline, DownRequest, DownResult, ReplyWait};
 use crate::error::{failure_reply, ClientProtocol, DownError};
 use crate::forward::{encode, normalize, MAX_DROPPED_RESENDS};
 use crate::keyed::command_key;
@@ -101,7 +101,8 @@ impl Direct {
             },
         };
         let down = down_request(topo, &req);
-        let wait = pool::conn(topo, server, affinity).send(down, topo.timeouts.downstream);
+        let deadline = deadline(started, topo.timeouts.downstream);
+        let wait = pool::conn(topo, server, affinity).send(down, deadline);
         Ok(Direct {
             topo: topo.clone(),
             client,
@@ -155,7 +156,8 @@ impl Direct {
             topo.bump(|s| &s.tot_downstream_connect_interval);
             ReplyWait::failed(DownError::Connect)
         } else {
-            pool::conn(topo, self.server, self.affinity).send(down, topo.timeouts.downstream)
+            let deadline = deadline(Instant::now(), topo.timeouts.downstream);
+            pool::conn(topo, self.server, self.affinity).send(down, deadline)
         };
         true
     }
@@ -163,18 +165,28 @@ impl Direct {
     /// Writes the client's reply for `result` to `out`, and counts the
     /// request as [`crate::forward::handle`] does.
     pub fn finish(self, result: DownResult, out: &mut BytesMut) {
-        let frames = self.frames(result);
+        let (first, end) = self.reply(result);
+        let two;
+        let one;
+        let frames: &[Response] = if end {
+            two = [first, Response::End];
+            &two
+        } else {
+            one = [first];
+            &one
+        };
         let took = self.started.elapsed();
         let topo = &self.topo;
-        crate::metrics::observe(&self.req, &frames, took);
+        crate::metrics::observe(&self.req, frames, took);
         let cmd = crate::metrics::command_index(&self.req);
         topo.runtime.answered(cmd, took, topo.timeouts.time_stats);
-        crate::features::observe(topo, &self.req, &frames);
-        encode(self.client, &self.req, &frames, out);
+        crate::features::observe(topo, &self.req, frames);
+        encode(self.client, &self.req, frames, out);
     }
 
-    /// The reply frames for the client, as `keyed.rs` makes them.
-    fn frames(&self, result: DownResult) -> Vec<Response> {
+    /// The reply for the client, as `keyed.rs` makes it, and whether an
+    /// `END` follows it (a get's hit).
+    fn reply(&self, result: DownResult) -> (Response, bool) {
         if let Command::Get(get) = &self.req.command {
             // A one-key ascii get: a failed server reads as a miss.
             let key = get.keys.first();
@@ -184,7 +196,10 @@ impl Direct {
                     _ => None,
                 })
             });
-            return hit.into_iter().chain([Response::End]).collect();
+            return match hit {
+                Some(v) => (v, true),
+                None => (Response::End, false),
+            };
         }
         let host = Some(self.topo.host(self.server));
         let reply = match result {
@@ -194,7 +209,7 @@ impl Direct {
             },
             Err(e) => failure_reply(&e, host, self.client),
         };
-        vec![reply]
+        (reply, false)
     }
 }
 

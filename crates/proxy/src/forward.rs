@@ -68,9 +68,8 @@ async fn send_once(
         return Err(DownError::Connect);
     }
     let _slot = crate::gate::server_slot(topo, server).await?;
-    let result = pool::conn(topo, server, affinity)
-        .send(req, topo.timeouts.downstream)
-        .await;
+    let deadline = crate::downstream::deadline(std::time::Instant::now(), topo.timeouts.downstream);
+    let result = pool::conn(topo, server, affinity).send(req, deadline).await;
     if result == Err(DownError::Timeout) {
         topo.bump(|s| &s.tot_downstream_timeout);
         pool::discard(topo, server, affinity);

@@ -96,35 +96,34 @@ fn slot() -> &'static Slot {
     &m.slots[server::runtime::worker_index() % m.slots.len()]
 }
 
-/// The label index of a request's command.
+/// The label index of a request's command (its place in [`COMMANDS`]).
 pub fn command_index(req: &Request) -> usize {
-    let name = match &req.command {
+    match &req.command {
         Command::Get(g) => match g.kind {
-            GetKind::Get => "get",
-            GetKind::Gets => "gets",
-            GetKind::Gat => "gat",
-            GetKind::Gats => "gats",
+            GetKind::Get => 0,
+            GetKind::Gets => 1,
+            GetKind::Gat => 2,
+            GetKind::Gats => 3,
         },
         Command::Store(s) => match s.mode {
-            StoreMode::Set => "set",
-            StoreMode::Add => "add",
-            StoreMode::Replace => "replace",
-            StoreMode::Append => "append",
-            StoreMode::Prepend => "prepend",
-            StoreMode::Cas => "cas",
+            StoreMode::Set => 4,
+            StoreMode::Add => 5,
+            StoreMode::Replace => 6,
+            StoreMode::Append => 7,
+            StoreMode::Prepend => 8,
+            StoreMode::Cas => 9,
         },
-        Command::Arith(a) if a.incr => "incr",
-        Command::Arith(_) => "decr",
-        Command::Delete { .. } => "delete",
-        Command::Touch { .. } => "touch",
-        Command::FlushAll { .. } => "flush_all",
-        Command::Stats { .. } => "stats",
-        Command::Version => "version",
-        Command::Verbosity { .. } => "verbosity",
-        Command::Quit => "quit",
-        _ => "other",
-    };
-    COMMANDS.iter().position(|c| *c == name).unwrap_or(NC - 1)
+        Command::Arith(a) if a.incr => 10,
+        Command::Arith(_) => 11,
+        Command::Delete { .. } => 12,
+        Command::Touch { .. } => 13,
+        Command::FlushAll { .. } => 14,
+        Command::Stats { .. } => 15,
+        Command::Version => 16,
+        Command::Verbosity { .. } => 17,
+        Command::Quit => 18,
+        _ => NC - 1,
+    }
 }
 
 /// The result class of a reply.
@@ -264,4 +263,85 @@ pub fn render(out: &mut String) {
     let _ = writeln!(out, "moxi_config_version {}", config_version());
     crate::ops_metrics::render(out);
     crate::features::render_metrics(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{Arith, Get, Key, Store};
+
+    fn get(kind: GetKind) -> Command {
+        Command::Get(Get {
+            kind,
+            keys: vec![Key::from("k")],
+            exptime: 0,
+            with_key: false,
+        })
+    }
+
+    #[test]
+    fn command_indexes_name_their_commands() {
+        let store = |mode| {
+            Command::Store(Store {
+                mode,
+                key: Key::from("k"),
+                flags: 0,
+                exptime: 0,
+                value: bytes::Bytes::new(),
+                cas: 0,
+            })
+        };
+        let arith = |incr| {
+            Command::Arith(Arith {
+                incr,
+                key: Key::from("k"),
+                delta: 1,
+                initial: 0,
+                exptime: 0,
+                cas: 0,
+            })
+        };
+        let cases = [
+            (get(GetKind::Get), "get"),
+            (get(GetKind::Gets), "gets"),
+            (get(GetKind::Gat), "gat"),
+            (get(GetKind::Gats), "gats"),
+            (store(StoreMode::Set), "set"),
+            (store(StoreMode::Add), "add"),
+            (store(StoreMode::Replace), "replace"),
+            (store(StoreMode::Append), "append"),
+            (store(StoreMode::Prepend), "prepend"),
+            (store(StoreMode::Cas), "cas"),
+            (arith(true), "incr"),
+            (arith(false), "decr"),
+            (
+                Command::Delete {
+                    key: Key::from("k"),
+                    cas: 0,
+                },
+                "delete",
+            ),
+            (
+                Command::Touch {
+                    key: Key::from("k"),
+                    exptime: 0,
+                },
+                "touch",
+            ),
+            (Command::FlushAll { delay: 0 }, "flush_all"),
+            (
+                Command::Stats {
+                    group: bytes::Bytes::new(),
+                },
+                "stats",
+            ),
+            (Command::Version, "version"),
+            (Command::Verbosity { level: 0 }, "verbosity"),
+            (Command::Quit, "quit"),
+            (Command::Noop, "other"),
+        ];
+        for (command, name) in cases {
+            assert_eq!(COMMANDS[command_index(&Request::new(command))], name);
+        }
+    }
 }

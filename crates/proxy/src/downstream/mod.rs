@@ -200,9 +200,9 @@ impl DownConn {
     }
 
     /// Queues a request; the returned future gets its reply frames. With a
-    /// non-zero `timeout`, the request fails with [`DownError::Timeout`]
-    /// once that long has passed without its reply.
-    pub fn send(&self, req: DownRequest, timeout: Duration) -> ReplyWait {
+    /// `deadline`, the request fails with [`DownError::Timeout`] once it
+    /// passes without the reply (see [`deadline`]).
+    pub fn send(&self, req: DownRequest, deadline: Option<Instant>) -> ReplyWait {
         let shared = &self.handle.shared;
         let slot = Rc::new(Slot::default());
         let mut st = shared.state.borrow_mut();
@@ -211,7 +211,6 @@ impl DownConn {
             slot.fill(Err(DownError::Dropped));
             return ReplyWait(slot);
         }
-        let deadline = (!timeout.is_zero()).then(|| Instant::now() + timeout);
         let st = &mut *st;
         match matching::enqueue(req, shared.protocol, &mut st.opaque, &mut st.wbuf) {
             Some((expect, keys)) => {
@@ -225,6 +224,12 @@ impl DownConn {
         }
         ReplyWait(slot)
     }
+}
+
+/// The deadline of a request sent at `now` under `downstream_timeout`
+/// `timeout` (zero: none).
+pub fn deadline(now: Instant, timeout: Duration) -> Option<Instant> {
+    (!timeout.is_zero()).then(|| now + timeout)
 }
 
 impl Shared {
