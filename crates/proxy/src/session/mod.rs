@@ -17,6 +17,7 @@
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
+use futures_util::stream::StreamExt;
 use futures_util::FutureExt;
 use protocol::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,13 +25,12 @@ use tokio::net::TcpStream;
 
 use server::listener::ConnGuard;
 
+use crate::forward::Reply;
 use crate::gateway::Gateway;
 use crate::PoolShared;
 
-mod inflight;
 mod requests;
 
-use inflight::Answer;
 use requests::Requests;
 
 /// What a listening port serves.
@@ -132,8 +132,8 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
             // whether or not the client reads them: a finished request
             // then leaves the wait queue and its server's budget at once,
             // which the worker's other clients share.
-            answer = q.inflight.next(), if !q.inflight.is_empty() && !closing => {
-                closing = take_ready(&mut q, &mut wbuf, answer);
+            Some(reply) = q.inflight.next(), if !q.inflight.is_empty() && !closing => {
+                closing = take_ready(&mut q, &mut wbuf, reply);
                 if closing && wbuf.is_empty() {
                     return;
                 }
@@ -176,12 +176,12 @@ fn seat_of(front: &Front) -> Option<(Seat, usize)> {
 
 /// Appends `first` and every reply ready after it to `wbuf`; true when
 /// one of them ends the connection.
-fn take_ready(q: &mut Requests, wbuf: &mut BytesMut, first: Answer) -> bool {
-    let mut closing = first.write(wbuf);
-    while !closing && !q.inflight.is_empty() {
+fn take_ready(q: &mut Requests, wbuf: &mut BytesMut, first: Reply) -> bool {
+    let mut closing = append(wbuf, first);
+    while !closing {
         match q.inflight.next().now_or_never() {
-            Some(answer) => closing = answer.write(wbuf),
-            None => break,
+            Some(Some(r)) => closing = append(wbuf, r),
+            _ => break,
         }
     }
     closing
@@ -204,4 +204,9 @@ async fn read_some(
         buf.reserve(16 * 1024);
     }
     rd.read_buf(buf).await
+}
+
+fn append(wbuf: &mut BytesMut, reply: Reply) -> bool {
+    wbuf.extend_from_slice(&reply.bytes);
+    reply.close
 }
