@@ -1,0 +1,43 @@
+//! Fuzz entry points for the config parsers. Each takes arbitrary bytes and
+//! panics when an invariant breaks, so cargo-fuzz (the crate in `fuzz/` at
+//! the repository root) drives them directly, and the tests here run the
+//! same checks over the committed seed corpora in
+//! `crates/config/fuzz-corpus/<target>/`.
+//!
+//! - [`fuzz_command_line`]: the `-z` cluster grammar and the `-Z` behaviors;
+//! - [`fuzz_vbucket_json`]: vBucket / ketama JSON and the `{"buckets":[..]}`
+//!   REST body;
+//! - [`fuzz_rest_stream`]: an HTTP response carrying a config stream (head,
+//!   Content-Length or chunked body, `\n\n\n\n` framing, JSON).
+//!
+//! What "invariant" means for each is listed on the function. Renderers used
+//! for round trips live here, not in the library: they exist to prove that
+//! what the parsers accept has one meaning, and are not a supported output
+//! format.
+
+mod cli;
+mod stream;
+mod vbucket;
+
+pub use cli::fuzz_command_line;
+pub use stream::fuzz_rest_stream;
+pub use vbucket::fuzz_vbucket_json;
+
+/// The files of `crates/config/fuzz-corpus/<target>/`, sorted by name.
+#[cfg(test)]
+pub(crate) fn corpus(target: &str) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz-corpus")
+        .join(target);
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut files: Vec<_> = entries
+        .map(|entry| entry.expect("corpus entry").path())
+        .filter(|path| path.is_file())
+        .map(|path| {
+            let data = std::fs::read(&path).expect("corpus file");
+            (path, data)
+        })
+        .collect();
+    files.sort();
+    files
+}
