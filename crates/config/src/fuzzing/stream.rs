@@ -100,13 +100,13 @@ impl Fetch {
             },
         };
         let Some(body) = &mut self.body else { return };
-        let data = match body.push(&input) {
-            Ok(data) => data,
-            Err(e) => return self.stop(Event::Http(e)),
-        };
+        let mut data = Vec::new();
+        let pushed = body.push_into(&input, &mut data);
         let done = body.is_done();
         self.frame(&data);
-        if done {
+        if let Err(e) = pushed {
+            self.stop(Event::Http(e));
+        } else if done {
             self.stop(Event::BodyDone);
         }
     }
