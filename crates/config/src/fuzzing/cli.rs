@@ -146,7 +146,11 @@ fn check_rest(rest: &RestConfig) {
 /// A URL reparses to itself and its GET request is one well-formed header
 /// block whatever the credentials hold.
 fn check_url(url: &HttpUrl, user: Option<&str>, password: Option<&str>) {
-    assert_eq!(HttpUrl::parse(url.as_str()).as_ref(), Ok(url), "URL reparse");
+    assert_eq!(
+        HttpUrl::parse(url.as_str()).as_ref(),
+        Ok(url),
+        "URL reparse"
+    );
     assert!(url.path().starts_with('/') && url.port() != 0, "{url:?}");
     let credentials = user.map(|u| (u, password.unwrap_or("")));
     for request in [url.get_request(None), url.get_request(credentials)] {
@@ -190,7 +194,10 @@ fn check_behaviors(text: &str) {
     }
     let servers = [Server::new("a", 11211, 0), Server::new("b", 11212, 2)];
     if let Err(e) = behaviors.mcs_opts.locator(&servers) {
-        panic!("accepted mcs_opts {:?} builds no locator: {e}", behaviors.mcs_opts);
+        panic!(
+            "accepted mcs_opts {:?} builds no locator: {e}",
+            behaviors.mcs_opts
+        );
     }
 }
 
@@ -240,7 +247,10 @@ fn render_behaviors(b: &Behaviors) -> String {
         ("bucket", b.bucket.clone()),
         ("port_listen", b.port_listen.to_string()),
         ("eject_hosts", flag(b.eject_hosts)),
-        ("downstream_conn_pipeline", b.downstream_conn_pipeline.to_string()),
+        (
+            "downstream_conn_pipeline",
+            b.downstream_conn_pipeline.to_string(),
+        ),
     ];
     if let DefaultBucket::Named(name) = &b.default_bucket_name {
         items.push(("default_bucket_name", name.clone()));

@@ -38,9 +38,15 @@ pub fn fuzz_rest_stream(data: &[u8]) {
         })
         .collect();
     for config in &configs {
-        assert!(!config.is_empty() && config.len() <= CONFIG_MAX, "{config:?}");
+        assert!(
+            !config.is_empty() && config.len() <= CONFIG_MAX,
+            "{config:?}"
+        );
         assert!(!config[0].is_ascii_whitespace(), "untrimmed {config:?}");
-        assert!(!config[config.len() - 1].is_ascii_whitespace(), "untrimmed {config:?}");
+        assert!(
+            !config[config.len() - 1].is_ascii_whitespace(),
+            "untrimmed {config:?}"
+        );
         assert!(!contains(config, DELIMITER), "delimiter inside {config:?}");
     }
     check_reframing(&configs);
@@ -143,7 +149,10 @@ impl Fetch {
             self.config(config);
         }
         let bound = CONFIG_MAX + DELIMITER.len() - 1;
-        assert!(self.framer.buffered() <= bound, "unbounded config buffering");
+        assert!(
+            self.framer.buffered() <= bound,
+            "unbounded config buffering"
+        );
     }
 
     fn config(&mut self, config: Result<Bytes, StreamError>) {

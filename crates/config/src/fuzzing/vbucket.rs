@@ -80,12 +80,18 @@ fn check_config(config: &VbucketConfig) {
     // `$HOST` is replaced once per string, so a rendering holding a second
     // `$HOST` would not read back the same; such hosts cannot be reached.
     let hosts = config.servers().iter().map(|s| s.host.as_str());
-    let in_map = config.map.iter().flat_map(|m| m.servers.iter().map(String::as_str));
+    let in_map = config
+        .map
+        .iter()
+        .flat_map(|m| m.servers.iter().map(String::as_str));
     if !hosts.chain(in_map).any(|s| s.contains("$HOST")) {
         let rendered = render(config).to_string();
         match VbucketConfig::parse(&rendered) {
             Ok(again) => assert_eq!(
-                VbucketConfig { raw: config.raw.clone(), ..again },
+                VbucketConfig {
+                    raw: config.raw.clone(),
+                    ..again
+                },
                 *config,
                 "rendered as {rendered}"
             ),

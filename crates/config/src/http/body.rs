@@ -211,7 +211,10 @@ mod tests {
     fn body_before_a_broken_chunk_is_kept() {
         let mut out = Vec::new();
         let err = ChunkedDecoder::new().push_into(b"3\r\nabc\r\nzz\r\n", &mut out);
-        assert_eq!((err, out.as_slice()), (Err(HttpError::BadChunkSize), &b"abc"[..]));
+        assert_eq!(
+            (err, out.as_slice()),
+            (Err(HttpError::BadChunkSize), &b"abc"[..])
+        );
         let mut d = BodyDecoder::new(BodyFraming::Chunked);
         out.clear();
         assert_eq!(d.push_into(b"2\r\nab", &mut out), Ok(()));
