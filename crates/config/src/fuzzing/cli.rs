@@ -265,12 +265,7 @@ mod tests {
 
     #[test]
     fn seed_corpus() {
-        let files = super::super::corpus("command_line");
-        assert!(files.len() >= 10, "seed corpus is missing");
-        for (path, data) in files {
-            eprintln!("seed {}", path.display());
-            fuzz_command_line(&data);
-        }
+        super::super::run_corpus("command_line", 10, fuzz_command_line);
     }
 
     #[test]

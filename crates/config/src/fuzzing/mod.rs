@@ -23,21 +23,26 @@ pub use cli::fuzz_command_line;
 pub use stream::fuzz_rest_stream;
 pub use vbucket::fuzz_vbucket_json;
 
-/// The files of `crates/config/fuzz-corpus/<target>/`, sorted by name.
+/// Runs `check` over every file of `crates/config/fuzz-corpus/<target>/`
+/// (at least `min` of them), in name order.
 #[cfg(test)]
-pub(crate) fn corpus(target: &str) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+pub(crate) fn run_corpus(target: &str, min: usize, check: fn(&[u8])) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz-corpus")
         .join(target);
     let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    let mut files: Vec<_> = entries
+    let mut paths: Vec<_> = entries
         .map(|entry| entry.expect("corpus entry").path())
         .filter(|path| path.is_file())
-        .map(|path| {
-            let data = std::fs::read(&path).expect("corpus file");
-            (path, data)
-        })
         .collect();
-    files.sort();
-    files
+    paths.sort();
+    assert!(
+        paths.len() >= min,
+        "seed corpus {} is missing",
+        dir.display()
+    );
+    for path in paths {
+        eprintln!("seed {}", path.display());
+        check(&std::fs::read(&path).expect("corpus file"));
+    }
 }

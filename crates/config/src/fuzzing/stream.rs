@@ -237,11 +237,6 @@ mod tests {
 
     #[test]
     fn seed_corpus() {
-        let files = super::super::corpus("rest_stream");
-        assert!(files.len() >= 8, "seed corpus is missing");
-        for (path, data) in files {
-            eprintln!("seed {}", path.display());
-            fuzz_rest_stream(&data);
-        }
+        super::super::run_corpus("rest_stream", 8, fuzz_rest_stream);
     }
 }

@@ -131,11 +131,6 @@ mod tests {
 
     #[test]
     fn seed_corpus() {
-        let files = super::super::corpus("vbucket_json");
-        assert!(files.len() >= 8, "seed corpus is missing");
-        for (path, data) in files {
-            eprintln!("seed {}", path.display());
-            fuzz_vbucket_json(&data);
-        }
+        super::super::run_corpus("vbucket_json", 8, fuzz_vbucket_json);
     }
 }
