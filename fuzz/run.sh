@@ -44,9 +44,11 @@ run_one() {
     mkdir -p "corpus/$t"
     echo "== $t: ${seconds}s, log fuzz/$log"
     # -malloc_limit_mb: a declared huge length must never be allocated.
+    # -timeout=30: a unit takes milliseconds; 10 s alarms fired spuriously
+    # on a loaded shared machine.
     # shellcheck disable=SC2086
     nice -n "${FUZZ_NICE:-10}" cargo +nightly fuzz run "$t" "corpus/$t" "$root/${seeds[$t]}" -- \
-        -max_total_time="$seconds" -timeout=10 -malloc_limit_mb=64 -rss_limit_mb=2048 \
+        -max_total_time="$seconds" -timeout=30 -malloc_limit_mb=64 -rss_limit_mb=2048 \
         -print_final_stats=1 ${FUZZ_ARGS:-} >"$log" 2>&1
 }
 
