@@ -167,6 +167,8 @@ fn parse_proxy_port(s: &str) -> Result<u16, ConfigError> {
 /// Parses a libmemcached server list `host[:port[:weight]](,...)*`: port
 /// 11211 when absent (or 0, as libmemcached), weight also as
 /// `host:port weight`, whitespace around entries and empty entries ignored.
+/// A host starting with `{` is refused (stricter than moxi), so that a list
+/// is never mistaken for vBucket JSON or the other way round.
 pub fn parse_server_list(list: &str) -> Result<Vec<Server>, ConfigError> {
     list.split(',')
         .map(str::trim)
@@ -181,7 +183,9 @@ fn parse_server(entry: &str) -> Result<Server, ConfigError> {
         reason,
     };
     let (host, rest) = entry.split_once(':').unwrap_or((entry, ""));
-    if host.is_empty() || host.contains(char::is_whitespace) {
+    // A `{` host would make `PORT=,{..` and `PORT={..` (vBucket JSON) mean
+    // different things; no host name starts with one.
+    if host.is_empty() || host.contains(char::is_whitespace) || host.starts_with('{') {
         return Err(bad("bad host"));
     }
     let (port, weight) = rest
@@ -286,6 +290,19 @@ mod tests {
         assert!(is_positional_cluster_arg("u@h"));
         assert!(!is_positional_cluster_arg("11211=h"));
         assert!(!is_positional_cluster_arg("-vvv"));
+    }
+
+    /// Found by the `command_line` fuzz target: `5=,{x` was a list holding
+    /// the host `{x`, which renders as `5={x:11211:0`, i.e. vBucket JSON.
+    #[test]
+    fn brace_hosts_are_refused() {
+        for list in ["{x", ",{x", "a,{x:1"] {
+            assert!(
+                matches!(parse_server_list(list), Err(ConfigError::BadServer { .. })),
+                "{list}"
+            );
+        }
+        assert!(parse_cluster_text("5=,{s").is_err());
     }
 
     #[test]

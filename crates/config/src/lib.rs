@@ -14,10 +14,14 @@
 //! `ERROR: ` prefix moxi's log lines carry (callers add their own). The
 //! reference is `moxi-behaviour.md` sections 1–3 and 5.8; each module lists
 //! where it is stricter than moxi.
+//!
+//! [`fuzzing`] holds the invariant checks the cargo-fuzz targets in `fuzz/`
+//! run; the tests run them too, over `fuzz-corpus/`.
 
 mod behaviors;
 mod cluster;
 mod error;
+pub mod fuzzing;
 mod http;
 mod ketama;
 mod mcs;

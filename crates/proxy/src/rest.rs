@@ -228,15 +228,18 @@ async fn body(
     let mut framer = StreamFramer::new();
     let mut seen = Seen::default();
     loop {
-        let data = match decoder.push(&buf) {
-            Ok(d) => d,
-            Err(e) => return (Ended::Failed(format!("bad HTTP body: {e}")), seen.applied),
-        };
+        // Configs completed before a broken chunk still count, whatever
+        // the reads were.
+        let mut data = Vec::new();
+        let pushed = decoder.push_into(&buf, &mut data);
         buf.clear();
         for config in framer.push(&data) {
             if let Some(end) = seen.offer(config, apply) {
                 return (end, seen.applied);
             }
+        }
+        if let Err(e) = pushed {
+            return (Ended::Failed(format!("bad HTTP body: {e}")), seen.applied);
         }
         if decoder.is_done() {
             break;

@@ -2,8 +2,9 @@
 //! streamed with chunked encoding apply live (client connections stay open,
 //! downstream connections to servers that stay are kept), whatever the
 //! writes (a delimiter split across them, two configs in one); invalid
-//! JSON is refused and the old config stays; stalls, closed streams and
-//! 401s are survived with retries and backoff.
+//! JSON is refused and the old config stays; a config before a broken
+//! chunk still applies; stalls, closed streams and 401s are survived with
+//! retries and backoff.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -133,6 +134,24 @@ fn two_configs_in_one_write() {
     feed.push(both.into_bytes());
     wait_version(&g, 2);
     assert_eq!(server_of(&g, "k"), 1, "the later config wins");
+}
+
+/// Found by the `rest_stream` fuzz target: a config and a broken chunk
+/// arriving in one read. The config applies, as it did when the reads
+/// happened to split the two.
+#[test]
+fn a_config_before_a_broken_chunk_applies() {
+    let node = Node::start();
+    let body = format!("{}{DELIM}", config(&[node.addr()], 0));
+    let rest = RestServer::start(move |conn| {
+        conn.start_chunked();
+        let mut wire = format!("{:x}\r\n{body}\r\n", body.len()).into_bytes();
+        wire.extend_from_slice(b"zz\r\n");
+        conn.raw(&wire);
+    })
+    .unwrap();
+    let (g, _w) = watch(&[rest.url("/s")], None);
+    wait_version(&g, 1);
 }
 
 #[test]

@@ -52,9 +52,18 @@ impl ChunkedDecoder {
         self.state == State::Done
     }
 
-    /// Decodes `input`, returning the body bytes it carried.
+    /// Decodes `input`, returning the body bytes it carried. On an error the
+    /// body bytes before it are lost: see [`ChunkedDecoder::push_into`].
     pub fn push(&mut self, input: &[u8]) -> Result<Vec<u8>, HttpError> {
         let mut out = Vec::new();
+        self.push_into(input, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes `input`, appending the body bytes it carried to `out`, also
+    /// those that came before an error, so that what a caller sees of a
+    /// broken body does not depend on how the bytes were read.
+    pub fn push_into(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), HttpError> {
         let mut i = 0;
         while i < input.len() {
             if let State::Data { remaining } = self.state {
@@ -77,7 +86,7 @@ impl ChunkedDecoder {
             self.step(input[i])?;
             i += 1;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// One byte of framing (anything but chunk data).
@@ -157,17 +166,26 @@ impl BodyDecoder {
 
     /// Decodes `input`, returning the body bytes it carried.
     pub fn push(&mut self, input: &[u8]) -> Result<Vec<u8>, HttpError> {
+        let mut out = Vec::new();
+        self.push_into(input, &mut out)?;
+        Ok(out)
+    }
+
+    /// Decodes `input`, appending the body bytes it carried to `out`, also
+    /// those before an error (see [`ChunkedDecoder::push_into`]).
+    pub fn push_into(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), HttpError> {
         match self {
-            BodyDecoder::Chunked(c) => c.push(input),
+            BodyDecoder::Chunked(c) => return c.push_into(input, out),
             BodyDecoder::Length(remaining) => {
                 let take = usize::try_from(*remaining)
                     .unwrap_or(usize::MAX)
                     .min(input.len());
                 *remaining -= take as u64;
-                Ok(input[..take].to_vec())
+                out.extend_from_slice(&input[..take]);
             }
-            BodyDecoder::UntilClose => Ok(input.to_vec()),
+            BodyDecoder::UntilClose => out.extend_from_slice(input),
         }
+        Ok(())
     }
 
     /// Whether the body is complete (the connection may be reused).
@@ -178,5 +196,29 @@ impl BodyDecoder {
             BodyDecoder::Length(remaining) => *remaining == 0,
             BodyDecoder::UntilClose => false,
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Found by the `rest_stream` fuzz target: a config followed by a broken
+    /// chunk in the same read was dropped, but delivered when the broken
+    /// chunk came in a later read.
+    #[test]
+    fn body_before_a_broken_chunk_is_kept() {
+        let mut out = Vec::new();
+        let err = ChunkedDecoder::new().push_into(b"3\r\nabc\r\nzz\r\n", &mut out);
+        assert_eq!(
+            (err, out.as_slice()),
+            (Err(HttpError::BadChunkSize), &b"abc"[..])
+        );
+        let mut d = BodyDecoder::new(BodyFraming::Chunked);
+        out.clear();
+        assert_eq!(d.push_into(b"2\r\nab", &mut out), Ok(()));
+        assert_eq!(d.push_into(b"X", &mut out), Err(HttpError::BadChunkEnd));
+        assert_eq!(out, b"ab");
     }
 }

@@ -7,7 +7,8 @@
 //! - no panic, whatever the input;
 //! - the outcome does not depend on how the input is split into reads;
 //! - memory stays bounded: when a decoder asks for more bytes, what it left
-//!   buffered is within the limits;
+//!   buffered is within the limits, and the read buffer never grows to a
+//!   declared length that passed no limit;
 //! - every decoded request that has an ascii form re-encodes and decodes to
 //!   itself; every decoded response re-encodes and decodes to itself.
 
@@ -17,6 +18,7 @@ use super::{
     decode_response, encode_request, encode_response, CloseConnection, Decoded, RequestDecoder,
     ResponseError,
 };
+use crate::assert_capacity_bounded;
 use crate::model::{Command, Limits, Request, Response, MAX_KEY_LEN};
 
 /// Small limits, so short inputs reach the limit paths.
@@ -81,10 +83,14 @@ fn feed_requests<'a>(limits: &Limits, pieces: impl Iterator<Item = &'a [u8]>) ->
     let mut decoder = RequestDecoder::new(*limits);
     let mut buf = BytesMut::new();
     let mut outcomes = Vec::new();
+    let mut fed = 0;
     for piece in pieces {
         buf.extend_from_slice(piece);
+        fed += piece.len();
         loop {
-            match decoder.decode(&mut buf) {
+            let decoded = decoder.decode(&mut buf);
+            assert_capacity_bounded(&buf, fed, request_buffer_bound(limits));
+            match decoded {
                 Ok(Some(decoded)) => outcomes.push(Ok(decoded)),
                 Ok(None) => {
                     assert!(
@@ -144,11 +150,15 @@ fn feed_responses<'a>(
     let bound = limits.max_line_len + 1 + limits.max_value_len + 2;
     let mut buf = BytesMut::new();
     let mut outcomes = Vec::new();
+    let mut fed = 0;
     for piece in pieces {
         buf.extend_from_slice(piece);
+        fed += piece.len();
         loop {
             let before = buf.len();
-            match decode_response(&mut buf, limits) {
+            let decoded = decode_response(&mut buf, limits);
+            assert_capacity_bounded(&buf, fed, bound);
+            match decoded {
                 Ok(Some(response)) => {
                     assert!(buf.len() < before, "a frame consumed nothing");
                     outcomes.push(Ok(response));

@@ -3,7 +3,8 @@
 //! the tests) finds more than crashes:
 //! - decoding is the same whether the input arrives whole, in two pieces
 //!   (at several split points) or byte by byte;
-//! - an `Ok(None)` never leaves more buffered than one limit-checked frame;
+//! - an `Ok(None)` never leaves more buffered than one limit-checked frame,
+//!   and the read buffer never grows to a length that passed no limit;
 //! - a decoded request re-encodes to a frame that decodes to the same
 //!   request; a decoded response re-encodes to a frame that decodes to the
 //!   same `(ReplyTo, Response)`.
@@ -12,6 +13,7 @@ use bytes::BytesMut;
 
 use super::{decode_response, encode_request, encode_response, FrameError, ReplyTo, HEADER_LEN};
 use super::{CloseConnection, Decoded, RequestDecoder};
+use crate::assert_capacity_bounded;
 use crate::model::{Command, Limits, Response};
 
 /// Limits the fuzz runs use: small, so the too-large paths are reachable.
@@ -38,11 +40,15 @@ pub(crate) fn feed_requests(limits: Limits, chunks: &[&[u8]]) -> Vec<RequestStep
     let mut dec = RequestDecoder::new(limits);
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
+    let mut fed = 0;
     for chunk in chunks {
         buf.extend_from_slice(chunk);
+        fed += chunk.len();
         loop {
             let before = buf.len();
-            match dec.decode(&mut buf) {
+            let decoded = dec.decode(&mut buf);
+            assert_capacity_bounded(&buf, fed, request_buffer_bound(&limits));
+            match decoded {
                 Ok(Some(d)) => {
                     assert!(buf.len() < before, "a decoded step consumes input");
                     out.push(Ok(d));
@@ -67,15 +73,19 @@ pub(crate) fn feed_requests(limits: Limits, chunks: &[&[u8]]) -> Vec<RequestStep
 /// Decodes `chunks` fed one after another; continues past errors that leave
 /// the stream aligned (a consumed malformed frame), stops at the others.
 pub(crate) fn feed_responses(limits: Limits, chunks: &[&[u8]]) -> Vec<ResponseStep> {
+    let bound = HEADER_LEN + limits.max_value_len + 64 * 1024 + 256;
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
+    let mut fed = 0;
     for chunk in chunks {
         buf.extend_from_slice(chunk);
+        fed += chunk.len();
         loop {
-            match decode_response(&mut buf, &limits) {
+            let decoded = decode_response(&mut buf, &limits);
+            assert_capacity_bounded(&buf, fed, bound);
+            match decoded {
                 Ok(Some(r)) => out.push(Ok(r)),
                 Ok(None) => {
-                    let bound = HEADER_LEN + limits.max_value_len + 64 * 1024 + 256;
                     assert!(buf.len() < bound, "unbounded buffering");
                     break;
                 }
