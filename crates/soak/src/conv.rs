@@ -1,0 +1,462 @@
+//! One client's side of the conversation, without I/O: the requests sent
+//! and not yet answered, and every reply frame matched to the request it
+//! answers and checked ([`crate::check`]).
+//!
+//! Replies come in request order. An ascii `noreply` request is never
+//! answered; its predicted outcome is applied when it reaches the front.
+//! A binary quiet request is answered only when it fails (or, for GETKQ,
+//! hits): a later reply with another opaque means it succeeded (or missed).
+//! Binary replies must echo the opaque and opcode of their request.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use protocol::binary::ReplyTo;
+use protocol::{ErrorKind, Request, Response, Status};
+
+use crate::check::{self, Hit, Outcome, ReadNote, Write};
+use crate::epoch::{Epochs, Window};
+use crate::model::{describe, KeyModel};
+use crate::ops::{Protocol, Read};
+use crate::report::{describe_request, describe_response, Mismatch, Report};
+
+/// What a sent request is about.
+#[derive(Clone, Debug)]
+pub enum What {
+    /// A write to one key.
+    Write {
+        /// Key index.
+        key: u8,
+        /// The write.
+        write: Write,
+    },
+    /// A read of these keys (binary: one).
+    Read {
+        /// Key indexes.
+        keys: Vec<u8>,
+        /// How.
+        how: Read,
+    },
+    /// ascii `version` / binary NOOP: answered by the proxy itself.
+    Sync,
+}
+
+/// A request sent and not yet answered.
+#[derive(Clone, Debug)]
+struct Pending {
+    seq: u64,
+    req: Request,
+    what: What,
+    window: Window,
+    hits: Vec<(u8, Hit)>,
+}
+
+/// A decoded reply frame.
+#[derive(Clone, Debug)]
+pub enum Frame {
+    /// An ascii frame.
+    Ascii(Response),
+    /// A binary frame and the request it says it answers.
+    Binary(ReplyTo, Response),
+}
+
+/// One client's state: its keys' models, its outstanding requests, its counts.
+pub struct Conversation {
+    /// The client id.
+    pub client: u32,
+    /// The client's protocol.
+    pub protocol: Protocol,
+    /// One model per key.
+    pub models: Vec<KeyModel>,
+    /// The keys' names.
+    pub names: Vec<Bytes>,
+    /// Counts.
+    pub report: Report,
+    epochs: Arc<Epochs>,
+    pending: VecDeque<Pending>,
+}
+
+impl Conversation {
+    /// A conversation for `client` over `models` named `names`.
+    pub fn new(
+        client: u32,
+        protocol: Protocol,
+        models: Vec<KeyModel>,
+        names: Vec<Bytes>,
+        epochs: Arc<Epochs>,
+    ) -> Conversation {
+        Conversation {
+            client,
+            protocol,
+            models,
+            names,
+            report: Report::default(),
+            epochs,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// The fault clocks.
+    pub fn epochs(&self) -> &Epochs {
+        &self.epochs
+    }
+
+    /// Records a request as sent now.
+    pub fn sent(&mut self, seq: u64, req: Request, what: What) {
+        let now = self.epochs.now();
+        self.report.requests += 1;
+        self.pending.push_back(Pending {
+            seq,
+            req,
+            what,
+            window: Window {
+                sent: now,
+                recv: now,
+                at: Instant::now(),
+            },
+            hits: Vec::new(),
+        });
+    }
+
+    /// True while a reply is still due. Settles the ascii noreply
+    /// requests at the front on the way.
+    pub fn waiting(&mut self) -> bool {
+        self.settle_noreply();
+        !self.pending.is_empty()
+    }
+
+    /// The connection is gone (`why`): every write not yet answered may or
+    /// may not have happened, and may still happen.
+    pub fn abandon(&mut self, why: &str) {
+        self.report.error(why);
+        while let Some(p) = self.pending.pop_front() {
+            if let What::Write { key, .. } = p.what {
+                let w = self.window_of(&p);
+                self.models[usize::from(key)].write_failed(&w);
+            }
+        }
+    }
+
+    /// Matches and checks one reply frame. A mismatch leaves the stream
+    /// unusable: the caller reports it and abandons the connection.
+    pub fn on_frame(&mut self, frame: Frame) -> Result<(), Mismatch> {
+        let (result, resp) = match frame {
+            Frame::Ascii(resp) => {
+                self.settle_noreply();
+                (self.feed(&resp), resp)
+            }
+            Frame::Binary(to, resp) => {
+                let r = self.match_binary(&to).and_then(|()| self.feed(&resp));
+                (r, resp)
+            }
+        };
+        result.map_err(|why| self.mismatch(&resp, why))
+    }
+
+    fn mismatch(&self, resp: &Response, why: String) -> Mismatch {
+        self.mismatch_text(describe_response(resp), why)
+    }
+
+    /// A mismatch about the request at the front, for a reply described
+    /// as `reply` (e.g. bytes that do not decode).
+    pub fn mismatch_text(&self, reply: String, why: String) -> Mismatch {
+        let (seq, request) = self
+            .pending
+            .front()
+            .map_or((0, "(none outstanding)".into()), |p| {
+                (p.seq, describe_request(&p.req))
+            });
+        Mismatch {
+            client: self.client,
+            protocol: self.protocol,
+            seq,
+            request,
+            reply,
+            why,
+        }
+    }
+
+    fn window_of(&self, p: &Pending) -> Window {
+        Window {
+            recv: self.epochs.now(),
+            ..p.window
+        }
+    }
+
+    fn settle_noreply(&mut self) {
+        while self.protocol == Protocol::Ascii && self.pending.front().is_some_and(|p| p.req.quiet)
+        {
+            let Some(p) = self.pending.pop_front() else {
+                return;
+            };
+            if let What::Write { key, write } = &p.what {
+                let w = self.window_of(&p);
+                let m = &mut self.models[usize::from(*key)];
+                m.remember(format!("#{} {} (noreply)", p.seq, describe_request(&p.req)));
+                check::assume_write(m, write, &w);
+            }
+        }
+    }
+
+    /// Pops the quiet requests a binary reply skips (they succeeded or
+    /// missed), then checks that the front request is the one answered.
+    fn match_binary(&mut self, to: &ReplyTo) -> Result<(), String> {
+        while let Some(p) = self.pending.front() {
+            if !p.req.quiet || p.req.opaque == to.opaque {
+                break;
+            }
+            self.quiet_skipped()?;
+        }
+        let Some(p) = self.pending.front() else {
+            return Err(format!(
+                "reply with opaque {:#x} but nothing outstanding",
+                to.opaque
+            ));
+        };
+        let want = ReplyTo::of(&p.req);
+        if to.opaque != want.opaque {
+            return Err(format!(
+                "opaque {:#x} (client {}'s) answers a request with opaque {:#x}",
+                to.opaque,
+                to.opaque >> 12,
+                want.opaque
+            ));
+        }
+        if to.opcode != want.opcode {
+            return Err(format!(
+                "opcode {:#04x}, request opcode {:#04x}",
+                to.opcode, want.opcode
+            ));
+        }
+        Ok(())
+    }
+
+    /// The quiet request at the front was not answered.
+    fn quiet_skipped(&mut self) -> Result<(), String> {
+        let Some(p) = self.pending.front() else {
+            return Ok(());
+        };
+        let w = self.window_of(p);
+        match p.what.clone() {
+            What::Write { key, write } => {
+                self.remember(key, "(no reply)".into());
+                check::quiet_success(&mut self.models[usize::from(key)], &write, &w)
+                    .map_err(|e| self.with_history(key, e))?;
+            }
+            What::Read { keys, .. } => {
+                for k in keys {
+                    self.read_one(k, None, &w, false)?;
+                }
+            }
+            What::Sync => {}
+        }
+        self.pending.pop_front();
+        Ok(())
+    }
+
+    /// Feeds a frame to the front request; pops it when complete.
+    fn feed(&mut self, resp: &Response) -> Result<(), String> {
+        let Some(p) = self.pending.front() else {
+            return Err("reply with no request outstanding".into());
+        };
+        let w = self.window_of(p);
+        let done = match p.what.clone() {
+            What::Write { key, write } => self.feed_write(key, &write, resp, &w)?,
+            What::Read { keys, how } => self.feed_read(&keys, how, resp, &w)?,
+            What::Sync => match (self.protocol, resp) {
+                (Protocol::Ascii, Response::Version(_)) | (Protocol::Binary, Response::End) => true,
+                _ => return Err("not the reply to version / noop".into()),
+            },
+        };
+        if done {
+            self.pending.pop_front();
+        }
+        Ok(())
+    }
+
+    fn feed_write(
+        &mut self,
+        key: u8,
+        write: &Write,
+        resp: &Response,
+        w: &Window,
+    ) -> Result<bool, String> {
+        self.remember(key, describe_response(resp));
+        if let Some(kind) = failure(self.protocol, resp) {
+            self.report.error(kind);
+            self.models[usize::from(key)].write_failed(w);
+            return Ok(true);
+        }
+        let got = outcome(resp, write).ok_or("not a reply to a write")?;
+        let quiet = self.pending.front().is_some_and(|p| p.req.quiet);
+        let success = matches!(
+            got,
+            Outcome::Stored(_) | Outcome::Deleted | Outcome::Numeric(..)
+        );
+        if quiet && success {
+            return Err("a quiet request answered with its success".into());
+        }
+        let m = &mut self.models[usize::from(key)];
+        if m.trusted(w) {
+            self.report.exact_checks += 1;
+        }
+        check::check_write(m, write, &got, w).map_err(|e| self.with_history(key, e))?;
+        Ok(true)
+    }
+
+    fn feed_read(
+        &mut self,
+        keys: &[u8],
+        how: Read,
+        resp: &Response,
+        w: &Window,
+    ) -> Result<bool, String> {
+        if let Some(kind) = failure(self.protocol, resp) {
+            self.report.error(kind);
+            return Ok(true);
+        }
+        match (self.protocol, resp) {
+            (Protocol::Ascii, Response::Value(v)) => {
+                let cas_shown = v.cas != 0;
+                if cas_shown != (how == Read::Gets) {
+                    return Err(format!("CAS shown: {cas_shown}, for {how:?}"));
+                }
+                let k = self.key_index(keys, v.key.as_bytes())?;
+                let p = self.pending.front_mut().ok_or("nothing outstanding")?;
+                if p.hits.iter().any(|(h, _)| *h == k) {
+                    return Err("the same key twice".into());
+                }
+                p.hits.push((k, hit_of(v)));
+                Ok(false)
+            }
+            (Protocol::Ascii, Response::End) => {
+                let hits = self
+                    .pending
+                    .front_mut()
+                    .map(|p| std::mem::take(&mut p.hits))
+                    .unwrap_or_default();
+                for &k in keys {
+                    let hit = hits.iter().find(|(h, _)| *h == k).map(|(_, hit)| hit);
+                    self.read_one(k, hit, w, true)?;
+                }
+                Ok(true)
+            }
+            (Protocol::Binary, Response::Value(v)) => {
+                let k = keys.first().copied().ok_or("read of no key")?;
+                let named = how != Read::BinGet;
+                if named && v.key.as_bytes() != self.names[usize::from(k)].as_ref() {
+                    return Err("GETK reply for another key".into());
+                }
+                if v.cas == 0 {
+                    return Err("binary hit without CAS".into());
+                }
+                self.read_one(k, Some(&hit_of(v)), w, false)?;
+                Ok(true)
+            }
+            (Protocol::Binary, Response::End) if how != Read::BinGetKQ => {
+                let k = keys.first().copied().ok_or("read of no key")?;
+                self.read_one(k, None, w, false)?;
+                Ok(true)
+            }
+            _ => Err("not a reply to a read".into()),
+        }
+    }
+
+    /// Remembers, on key `k`, the front request and `reply`.
+    fn remember(&mut self, k: u8, reply: String) {
+        let req = self.pending.front().map_or(String::new(), |p| {
+            format!("#{} {}", p.seq, describe_request(&p.req))
+        });
+        self.models[usize::from(k)].remember(format!("{req} -> {reply}"));
+    }
+
+    fn with_history(&self, k: u8, why: String) -> String {
+        format!(
+            "{why}; key history: {}",
+            self.models[usize::from(k)].history()
+        )
+    }
+
+    fn key_index(&self, keys: &[u8], name: &[u8]) -> Result<u8, String> {
+        keys.iter()
+            .copied()
+            .find(|&k| self.names[usize::from(k)].as_ref() == name)
+            .ok_or_else(|| "VALUE for a key not asked".into())
+    }
+
+    fn read_one(
+        &mut self,
+        k: u8,
+        hit: Option<&Hit>,
+        w: &Window,
+        ascii: bool,
+    ) -> Result<(), String> {
+        let shown = hit.map_or("miss".into(), |h| {
+            format!(
+                "hit flags={:#x} cas={} {}",
+                h.flags,
+                h.cas,
+                describe(&h.data)
+            )
+        });
+        self.remember(k, shown);
+        let m = &mut self.models[usize::from(k)];
+        if m.trusted(w) {
+            self.report.exact_checks += 1;
+        }
+        let name = String::from_utf8_lossy(&self.names[usize::from(k)]).into_owned();
+        let checked = check::check_read(m, hit, w, ascii);
+        match checked.map_err(|e| self.with_history(k, format!("key {name}: {e}")))? {
+            ReadNote::Fine => {}
+            ReadNote::FaultMiss => self.report.fault_misses += 1,
+        }
+        Ok(())
+    }
+}
+
+fn hit_of(v: &protocol::Value) -> Hit {
+    Hit {
+        flags: v.flags,
+        cas: v.cas,
+        data: v.data.clone(),
+    }
+}
+
+/// The error kind of a reply that reports a failure a fault explains.
+pub fn failure(protocol: Protocol, resp: &Response) -> Option<String> {
+    let text = |b: &Bytes| String::from_utf8_lossy(b).into_owned();
+    match (protocol, resp) {
+        (Protocol::Ascii, Response::Error(ErrorKind::Server(t))) => {
+            Some(format!("SERVER_ERROR {}", text(t)))
+        }
+        (Protocol::Binary, Response::Error(ErrorKind::Server(t))) => {
+            Some(format!("binary InternalError {}", text(t)))
+        }
+        (
+            Protocol::Binary,
+            Response::Status {
+                status: s @ (Status::Busy | Status::TemporaryFailure | Status::OutOfMemory),
+                message,
+            },
+        ) => Some(format!("binary {s:?} {}", text(message))),
+        _ => None,
+    }
+}
+
+/// A write's reply in the model's terms (`None`: not a write reply).
+fn outcome(resp: &Response, write: &Write) -> Option<Outcome> {
+    Some(match resp {
+        Response::Stored { cas } => Outcome::Stored(*cas),
+        Response::NotStored => Outcome::NotStored,
+        Response::Exists => Outcome::Exists,
+        Response::NotFound => Outcome::NotFound,
+        // A binary TOUCH miss decodes like a GET miss.
+        Response::End if *write == Write::Touch => Outcome::NotFound,
+        Response::Deleted => Outcome::Deleted,
+        Response::Touched { cas } => Outcome::Touched(*cas),
+        Response::Numeric { value, cas } => Outcome::Numeric(*value, *cas),
+        _ => return None,
+    })
+}

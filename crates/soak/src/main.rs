@@ -1,0 +1,3 @@
+//! `moxi-soak`: see `moxi-soak --help` and docs/reliability-crosstalk.md.
+
+fn main() {}
