@@ -12,6 +12,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -152,9 +153,19 @@ async fn run(conn: Conn, mut rx: mpsc::UnboundedReceiver<Outgoing>, dead: Rc<Cel
     let _live = health.connected(started.elapsed(), conn.timeouts.time_stats);
     let (rd, wr) = stream.into_split();
     let pending: Rc<RefCell<VecDeque<Pending>>> = Rc::default();
+    let writer_done = Rc::new(Cell::new(false));
+    let read = read_loop(rd, protocol, pending.clone(), writer_done.clone());
+    tokio::pin!(read);
     let reason = tokio::select! {
-        r = write_loop(wr, &mut rx, protocol, pending.clone()) => r,
-        r = read_loop(rd, protocol, pending.clone()) => r,
+        r = write_loop(wr, &mut rx, protocol, pending.clone()) => {
+            if r == DownError::Closed && !pending.borrow().is_empty() {
+                writer_done.set(true);
+                drain(read, conn.timeouts.downstream).await
+            } else {
+                r
+            }
+        }
+        r = &mut read => r,
     };
     dead.set(true);
     rx.close();
@@ -235,10 +246,29 @@ fn enqueue(
     }
 }
 
+/// The pool let go of this connection (every handle is gone: it was
+/// discarded after a timeout, or replaced): nothing more is sent, but the
+/// requests already sent keep waiting for their replies, each within its own
+/// timeout. Failing them now would have them re-sent (`downstream_retry`) on
+/// another connection while the server may still execute the first copy:
+/// a write applied twice, or a late one overwriting a newer value.
+async fn drain(read: impl Future<Output = DownError>, limit: std::time::Duration) -> DownError {
+    if limit.is_zero() {
+        return read.await;
+    }
+    tokio::time::timeout(limit, read)
+        .await
+        .unwrap_or(DownError::Timeout)
+}
+
+/// Reads replies and hands them to the requests in order. Returns when the
+/// connection fails, or when the writer is done and every request sent has
+/// its reply.
 async fn read_loop(
     mut rd: OwnedReadHalf,
     protocol: DownstreamProtocol,
     pending: Rc<RefCell<VecDeque<Pending>>>,
+    writer_done: Rc<Cell<bool>>,
 ) -> DownError {
     let mut rbuf = BytesMut::with_capacity(16 * 1024);
     // Replies are bounded by the largest item memcached can hold.
@@ -264,6 +294,9 @@ async fn read_loop(
             if !deliver(&pending, frame.0, frame.1) {
                 return DownError::Protocol;
             }
+        }
+        if writer_done.get() && pending.borrow().is_empty() {
+            return DownError::Closed;
         }
     }
 }

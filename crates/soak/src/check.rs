@@ -198,6 +198,23 @@ fn predict(m: &KeyModel, op: &Write, w: &Window) -> Option<Outcome> {
     })
 }
 
+/// memcached 1.6.18 refuses incr/decr on a counter of 2^63 or more when
+/// stale bytes after the value in its slab chunk hold a `-`: its
+/// `safe_strtoull` (util.c) looks for a minus sign with `strchr` on data
+/// that is not NUL-terminated. True when the model allows such a counter.
+pub fn may_be_refused_as_non_numeric(m: &KeyModel, w: &Window) -> bool {
+    if !m.trusted(w) {
+        return true;
+    }
+    match &m.content {
+        Content::Stored { data: Some(d), .. } => {
+            value::parse_counter(d).is_some_and(|v| v >= 1 << 63)
+        }
+        Content::Stored { data: None, .. } => true,
+        _ => false,
+    }
+}
+
 /// memcached's counter arithmetic: incr wraps at 2^64, decr stops at 0.
 pub fn arith(incr: bool, v: u64, delta: u64) -> u64 {
     if incr {

@@ -37,6 +37,8 @@ pub struct Settings {
     pub ops: Option<u64>,
     /// Stop starting batches at this time (`None`: after `ops`).
     pub until: Option<Instant>,
+    /// Faults are applied: errors outside them are counted apart.
+    pub fault_aware: bool,
 }
 
 /// One client: who it is and where it connects.
@@ -50,6 +52,9 @@ pub struct ClientSpec {
     pub addr: SocketAddr,
     /// Random seed.
     pub seed: u64,
+    /// moxi may answer this client's failed reads with misses (an ascii
+    /// hop inside the topology), not only its ascii gets.
+    pub miss_on_error: bool,
 }
 
 /// Runs one client to its end and returns its counts.
@@ -68,8 +73,11 @@ pub async fn run_client(spec: ClientSpec, settings: Arc<Settings>, epochs: Arc<E
     let names = (0..KEYS_PER_CLIENT)
         .map(|i| value::key_name(settings.tag, spec.id, i))
         .collect();
+    let mut conv = Conversation::new(spec.id, spec.protocol, models, names, epochs);
+    conv.fault_aware = settings.fault_aware;
+    conv.miss_on_error = spec.miss_on_error;
     let mut c = Client {
-        conv: Conversation::new(spec.id, spec.protocol, models, names, epochs),
+        conv,
         rng: Rng::new(spec.seed),
         spec,
         settings,
@@ -129,11 +137,11 @@ impl Client {
                 true
             }
             Ok(Err(e)) => {
-                self.conv.report.error(format!("connect: {}", e.kind()));
+                self.conv.error_in(format!("connect: {}", e.kind()), None);
                 false
             }
             Err(_) => {
-                self.conv.report.error("client timeout (connect)");
+                self.conv.error_in("client timeout (connect)".into(), None);
                 false
             }
         }

@@ -74,6 +74,11 @@ pub struct Conversation {
     pub names: Vec<Bytes>,
     /// Counts.
     pub report: Report,
+    /// Label errors outside fault windows (a soak with faults).
+    pub fault_aware: bool,
+    /// moxi may answer a failed read with a miss for this client too (not
+    /// only for ascii gets): an ascii hop inside the topology does so.
+    pub miss_on_error: bool,
     epochs: Arc<Epochs>,
     pending: VecDeque<Pending>,
 }
@@ -93,6 +98,8 @@ impl Conversation {
             models,
             names,
             report: Report::default(),
+            fault_aware: false,
+            miss_on_error: false,
             epochs,
             pending: VecDeque::new(),
         }
@@ -130,7 +137,8 @@ impl Conversation {
     /// The connection is gone (`why`): every write not yet answered may or
     /// may not have happened, and may still happen.
     pub fn abandon(&mut self, why: &str) {
-        self.report.error(why);
+        let w = self.pending.front().map(|p| self.window_of(p));
+        self.error_in(why.to_owned(), w);
         while let Some(p) = self.pending.pop_front() {
             if let What::Write { key, .. } = p.what {
                 let w = self.window_of(&p);
@@ -247,7 +255,7 @@ impl Conversation {
             }
             What::Read { keys, .. } => {
                 for k in keys {
-                    self.read_one(k, None, &w, false)?;
+                    self.read_one(k, None, &w)?;
                 }
             }
             What::Sync => {}
@@ -285,11 +293,21 @@ impl Conversation {
     ) -> Result<bool, String> {
         self.remember(key, describe_response(resp));
         if let Some(kind) = failure(self.protocol, resp) {
-            self.report.error(kind);
+            self.error_in(kind, Some(*w));
             self.models[usize::from(key)].write_failed(w);
             return Ok(true);
         }
-        let got = outcome(resp, write).ok_or("not a reply to a write")?;
+        if matches!(write, Write::Arith { .. }) && is_non_numeric(resp) {
+            let m = &self.models[usize::from(key)];
+            if check::may_be_refused_as_non_numeric(m, w) {
+                self.report.quirks += 1;
+                return Ok(true);
+            }
+            return Err(self.with_history(key, "non-numeric, for a counter below 2^63".into()));
+        }
+        let Some(got) = outcome(resp, write) else {
+            return Err(self.with_history(key, "not a reply to a write".into()));
+        };
         let quiet = self.pending.front().is_some_and(|p| p.req.quiet);
         let success = matches!(
             got,
@@ -299,6 +317,18 @@ impl Conversation {
             return Err("a quiet request answered with its success".into());
         }
         let m = &mut self.models[usize::from(key)];
+        // A binary TOUCH crosses an ascii hop as `gats`, whose failure
+        // that hop answers as a miss.
+        let holds = matches!(m.content, crate::model::Content::Stored { .. });
+        if *write == Write::Touch
+            && got == Outcome::NotFound
+            && holds
+            && self.miss_on_error
+            && !w.calm()
+        {
+            self.report.fault_misses += 1;
+            return Ok(true);
+        }
         if m.trusted(w) {
             self.report.exact_checks += 1;
         }
@@ -314,7 +344,7 @@ impl Conversation {
         w: &Window,
     ) -> Result<bool, String> {
         if let Some(kind) = failure(self.protocol, resp) {
-            self.report.error(kind);
+            self.error_in(kind, Some(*w));
             return Ok(true);
         }
         match (self.protocol, resp) {
@@ -339,7 +369,7 @@ impl Conversation {
                     .unwrap_or_default();
                 for &k in keys {
                     let hit = hits.iter().find(|(h, _)| *h == k).map(|(_, hit)| hit);
-                    self.read_one(k, hit, w, true)?;
+                    self.read_one(k, hit, w)?;
                 }
                 Ok(true)
             }
@@ -352,16 +382,35 @@ impl Conversation {
                 if v.cas == 0 {
                     return Err("binary hit without CAS".into());
                 }
-                self.read_one(k, Some(&hit_of(v)), w, false)?;
+                self.read_one(k, Some(&hit_of(v)), w)?;
                 Ok(true)
             }
             (Protocol::Binary, Response::End) if how != Read::BinGetKQ => {
                 let k = keys.first().copied().ok_or("read of no key")?;
-                self.read_one(k, None, w, false)?;
+                self.read_one(k, None, w)?;
                 Ok(true)
             }
             _ => Err("not a reply to a read".into()),
         }
+    }
+
+    /// Counts an error of `kind`; one met by a request that no fault
+    /// touched (`window` calm, or none: now calm) is counted apart.
+    pub fn error_in(&mut self, kind: String, window: Option<Window>) {
+        let calm = match window {
+            Some(w) => w.calm(),
+            None => self.now_calm(),
+        };
+        if calm && self.fault_aware {
+            self.report.error(format!("{kind} [outside faults]"));
+        } else {
+            self.report.error(kind);
+        }
+    }
+
+    fn now_calm(&self) -> bool {
+        let now = self.epochs.now();
+        now.loss.is_multiple_of(2) && now.faults.is_multiple_of(2)
     }
 
     /// Remembers, on key `k`, the front request and `reply`.
@@ -386,13 +435,10 @@ impl Conversation {
             .ok_or_else(|| "VALUE for a key not asked".into())
     }
 
-    fn read_one(
-        &mut self,
-        k: u8,
-        hit: Option<&Hit>,
-        w: &Window,
-        ascii: bool,
-    ) -> Result<(), String> {
+    fn read_one(&mut self, k: u8, hit: Option<&Hit>, w: &Window) -> Result<(), String> {
+        // moxi reads a failed server's keys as misses for ascii gets, and
+        // an ascii hop inside the topology does so for everyone.
+        let miss_ok = self.protocol == Protocol::Ascii || self.miss_on_error;
         let shown = hit.map_or("miss".into(), |h| {
             format!(
                 "hit flags={:#x} cas={} {}",
@@ -407,7 +453,7 @@ impl Conversation {
             self.report.exact_checks += 1;
         }
         let name = String::from_utf8_lossy(&self.names[usize::from(k)]).into_owned();
-        let checked = check::check_read(m, hit, w, ascii);
+        let checked = check::check_read(m, hit, w, miss_ok);
         match checked.map_err(|e| self.with_history(k, format!("key {name}: {e}")))? {
             ReadNote::Fine => {}
             ReadNote::FaultMiss => self.report.fault_misses += 1,
@@ -444,6 +490,21 @@ pub fn failure(protocol: Protocol, resp: &Response) -> Option<String> {
         _ => None,
     }
 }
+
+/// memcached's refusal of an incr/decr on a value it cannot read as a number.
+fn is_non_numeric(resp: &Response) -> bool {
+    match resp {
+        Response::Status {
+            status: Status::NonNumeric,
+            ..
+        } => true,
+        Response::Error(ErrorKind::Client(t)) => t.as_ref() == NON_NUMERIC,
+        _ => false,
+    }
+}
+
+/// memcached's text for [`is_non_numeric`].
+const NON_NUMERIC: &[u8] = b"cannot increment or decrement non-numeric value";
 
 /// A write's reply in the model's terms (`None`: not a write reply).
 fn outcome(resp: &Response, write: &Write) -> Option<Outcome> {

@@ -88,7 +88,9 @@ impl Window {
 
     /// No fault at all between send and reply.
     pub fn calm(&self) -> bool {
-        self.sent == self.recv && self.recv.loss.is_multiple_of(2) && self.recv.faults.is_multiple_of(2)
+        self.sent == self.recv
+            && self.recv.loss.is_multiple_of(2)
+            && self.recv.faults.is_multiple_of(2)
     }
 }
 

@@ -18,17 +18,22 @@
 //! over sockets, with the project's codecs as a client library).
 
 pub mod check;
+pub mod cli;
 pub mod client;
 pub mod conv;
 pub mod epoch;
+pub mod faults;
+pub mod garbage;
 pub mod model;
 pub mod ops;
 pub mod report;
 pub mod rng;
 pub mod run;
+pub mod soak;
 pub mod value;
 
 pub use epoch::Epochs;
 pub use ops::Protocol;
 pub use report::{Mismatch, Report};
 pub use run::{run, Load};
+pub use soak::{run_soak, SoakConfig, SoakResult};

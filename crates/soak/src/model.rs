@@ -150,7 +150,8 @@ impl KeyModel {
             }
         }
         !self.ghosts.iter().any(|g| {
-            let relevant = g.errored || g.sent.faults != w.recv.faults || !g.sent.faults.is_multiple_of(2);
+            let relevant =
+                g.errored || g.sent.faults != w.recv.faults || !g.sent.faults.is_multiple_of(2);
             relevant && g.at + GHOST_TTL > self.basis.at
         })
     }

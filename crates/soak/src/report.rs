@@ -53,9 +53,14 @@ pub struct Report {
     /// Errors by kind: `SERVER_ERROR ...` lines by text, binary statuses,
     /// client timeouts, connection errors.
     pub errors: BTreeMap<String, u64>,
-    /// ascii get misses during a fault for items the model holds (moxi
-    /// reads a failed server's keys as misses).
+    /// Misses during a fault for items the model holds: moxi reads a
+    /// failed server's keys as misses for ascii gets (and an ascii hop
+    /// inside a topology does so for every read, and a binary TOUCH).
     pub fault_misses: u64,
+    /// incr/decr refused by memcached as non-numeric on a counter of 2^63
+    /// or more (a memcached 1.6.18 bug, see
+    /// [`crate::check::may_be_refused_as_non_numeric`]).
+    pub quirks: u64,
     /// Mismatches seen.
     pub mismatches: u64,
     /// The first [`MAX_SAMPLES`] mismatches.
@@ -90,6 +95,7 @@ impl Report {
             *self.errors.entry(k).or_default() += v;
         }
         self.fault_misses += other.fault_misses;
+        self.quirks += other.quirks;
         self.mismatches += other.mismatches;
         let room = MAX_SAMPLES.saturating_sub(self.samples.len());
         self.samples.extend(other.samples.into_iter().take(room));
@@ -107,8 +113,13 @@ impl fmt::Display for Report {
         }
         writeln!(
             f,
-            "fault misses (ascii get during a fault): {}",
+            "fault misses (failed reads answered as misses): {}",
             self.fault_misses
+        )?;
+        writeln!(
+            f,
+            "memcached refusals of counters >= 2^63 (its bug): {}",
+            self.quirks
         )?;
         writeln!(f, "mismatches: {}", self.mismatches)?;
         for m in &self.samples {

@@ -37,6 +37,11 @@ pub struct Load {
     pub tag: u32,
     /// Random seed (client `i` uses `seed + i`).
     pub seed: u64,
+    /// Per target: moxi may answer failed reads with misses (an ascii hop
+    /// inside the topology); missing entries are false.
+    pub miss_on_error: Vec<bool>,
+    /// Faults are applied: errors outside them are counted apart.
+    pub fault_aware: bool,
 }
 
 impl Load {
@@ -55,6 +60,8 @@ impl Load {
             threads: 2,
             tag: std::process::id(),
             seed: 1,
+            miss_on_error: Vec::new(),
+            fault_aware: false,
         }
     }
 
@@ -69,6 +76,11 @@ impl Load {
                     protocol: self.protocols[(i / targets) % self.protocols.len().max(1)],
                     addr: self.targets[i % targets],
                     seed: self.seed.wrapping_add(u64::from(id)),
+                    miss_on_error: self
+                        .miss_on_error
+                        .get(i % targets)
+                        .copied()
+                        .unwrap_or(false),
                 }
             })
             .collect()
@@ -94,6 +106,7 @@ pub async fn run_async(load: &Load, epochs: Arc<Epochs>) -> Report {
         timeout: load.timeout,
         ops: load.ops_per_client,
         until: load.duration.map(|d| Instant::now() + d),
+        fault_aware: load.fault_aware,
     });
     let tasks: Vec<_> = load
         .specs()
