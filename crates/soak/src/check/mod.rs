@@ -10,8 +10,12 @@ use bytes::{Bytes, BytesMut};
 use protocol::StoreMode;
 
 use crate::epoch::Window;
-use crate::model::{describe, Content, KeyKind, KeyModel};
+use crate::model::{Content, KeyModel};
 use crate::value;
+
+mod read;
+
+pub use read::{check_read, Hit, ReadNote};
 
 /// A write to one key, as the model sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,27 +63,6 @@ pub enum Outcome {
     Touched(u64),
     /// The counter's new value, and CAS (0: not shown).
     Numeric(u64, u64),
-}
-
-/// A retrieval hit.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hit {
-    /// Client flags.
-    pub flags: u32,
-    /// CAS unique (0: not shown).
-    pub cas: u64,
-    /// The data.
-    pub data: Bytes,
-}
-
-/// What a read found, when it was not a plain confirmation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReadNote {
-    /// As the model says (or adopted).
-    Fine,
-    /// A miss for an item the model holds, during a fault, on an ascii
-    /// get: moxi answers a failed server's keys as misses.
-    FaultMiss,
 }
 
 impl Outcome {
@@ -333,76 +316,6 @@ pub fn assume_write(m: &mut KeyModel, op: &Write, w: &Window) {
     }
 }
 
-/// Checks a read of one key (`None`: a miss) and adopts what it shows.
-/// `fault_miss_ok`: the reply is an ascii get's, where moxi reads a failed
-/// server as a miss.
-pub fn check_read(
-    m: &mut KeyModel,
-    got: Option<&Hit>,
-    w: &Window,
-    fault_miss_ok: bool,
-) -> Result<ReadNote, String> {
-    let trusted = m.trusted(w);
-    let Some(hit) = got else {
-        let holds = matches!(m.content, Content::Stored { .. });
-        if fault_miss_ok && !w.calm() {
-            return Ok(if holds {
-                ReadNote::FaultMiss
-            } else {
-                ReadNote::Fine
-            });
-        }
-        if trusted && holds {
-            return Err(format!("miss; model: {}", show_content(&m.content)));
-        }
-        m.replace_cas(None);
-        m.establish(Content::Absent, w, false);
-        return Ok(ReadNote::Fine);
-    };
-    m.plausible(&hit.data, hit.flags)?;
-    if trusted {
-        expect_hit(m, hit, w)?;
-    }
-    m.note_cas(hit.cas, w, false)?;
-    let content = Content::Stored {
-        data: Some(hit.data.clone()),
-        flags: Some(hit.flags),
-    };
-    m.establish(content, w, false);
-    Ok(ReadNote::Fine)
-}
-
-/// A trusted model's expectations of a hit.
-fn expect_hit(m: &KeyModel, hit: &Hit, w: &Window) -> Result<(), String> {
-    let Content::Stored { data, flags } = &m.content else {
-        return Err(format!("hit {}; model: absent", describe(&hit.data)));
-    };
-    if let Some(want) = data {
-        let same = match m.kind {
-            KeyKind::Counter => value::parse_counter(want) == value::parse_counter(&hit.data),
-            KeyKind::Blob => *want == hit.data,
-        };
-        if !same {
-            return Err(format!(
-                "data {}; model: {}",
-                describe(&hit.data),
-                describe(want)
-            ));
-        }
-    }
-    if flags.is_some_and(|f| f != hit.flags) {
-        return Err(format!(
-            "flags {:#x}; model: {}",
-            hit.flags,
-            show_content(&m.content)
-        ));
-    }
-    match m.cas_in(w.sent) {
-        Some(c) if hit.cas != 0 && hit.cas != c => Err(format!("CAS {}; model: {c}", hit.cas)),
-        _ => Ok(()),
-    }
-}
-
 /// A binary quiet write that was not answered, so it succeeded: checks
 /// that the model allows success and applies it.
 pub fn quiet_success(m: &mut KeyModel, op: &Write, w: &Window) -> Result<(), String> {
@@ -433,141 +346,4 @@ pub fn quiet_success(m: &mut KeyModel, op: &Write, w: &Window) -> Result<(), Str
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use std::time::Instant;
-
-    use super::*;
-    use crate::epoch::Epochs;
-    use crate::value::Origin;
-
-    fn set(mode: StoreMode, seq: u64, cas: u64) -> Write {
-        let origin = Origin {
-            client: 1,
-            key: 1,
-            seq,
-        };
-        Write::Store {
-            mode,
-            data: value::segment(origin, 3),
-            flags: value::flags(1, seq),
-            cas,
-        }
-    }
-
-    fn hit(seq: u64, cas: u64) -> Hit {
-        let origin = Origin {
-            client: 1,
-            key: 1,
-            seq,
-        };
-        Hit {
-            flags: value::flags(1, seq),
-            cas,
-            data: value::segment(origin, 3),
-        }
-    }
-
-    #[test]
-    fn a_trusted_model_predicts_exactly() {
-        let e = Epochs::default();
-        let w = || Window {
-            sent: e.now(),
-            recv: e.now(),
-            at: Instant::now(),
-        };
-        let mut m = KeyModel::new(1, 1, KeyKind::Blob, Instant::now());
-        assert!(check_write(
-            &mut m,
-            &set(StoreMode::Add, 1, 0),
-            &Outcome::NotStored,
-            &w()
-        )
-        .is_err());
-        check_write(
-            &mut m,
-            &set(StoreMode::Add, 1, 0),
-            &Outcome::Stored(5),
-            &w(),
-        )
-        .unwrap();
-        assert!(check_read(&mut m, None, &w(), false).is_err(), "miss");
-        assert!(
-            check_read(&mut m, Some(&hit(2, 5)), &w(), false).is_err(),
-            "stale"
-        );
-        assert!(
-            check_read(&mut m, Some(&hit(1, 4)), &w(), false).is_err(),
-            "cas"
-        );
-        check_read(&mut m, Some(&hit(1, 5)), &w(), false).unwrap();
-        let append = set(StoreMode::Append, 3, 0);
-        check_write(&mut m, &append, &Outcome::Stored(0), &w()).unwrap();
-        let mut both = hit(1, 6);
-        both.data = [hit(1, 0).data, hit(3, 0).data].concat().into();
-        check_read(&mut m, Some(&both), &w(), false).unwrap();
-        let stale = set(StoreMode::Cas, 4, 5);
-        check_write(&mut m, &stale, &Outcome::Exists, &w()).unwrap();
-        let fresh = set(StoreMode::Cas, 4, 6);
-        assert!(check_write(&mut m, &fresh, &Outcome::Exists, &w()).is_err());
-        check_write(&mut m, &fresh, &Outcome::Stored(7), &w()).unwrap();
-        assert!(check_write(&mut m, &Write::Delete, &Outcome::NotFound, &w()).is_err());
-        assert!(check_write(&mut m, &Write::Touch, &Outcome::Deleted, &w()).is_err());
-    }
-
-    #[test]
-    fn counters_and_quiet_writes() {
-        let w = Window::quiet(Instant::now());
-        let mut m = KeyModel::new(1, 0, KeyKind::Counter, Instant::now());
-        let incr = Write::Arith {
-            incr: true,
-            delta: 5,
-            create: Some(10),
-        };
-        quiet_success(&mut m, &incr, &w).unwrap();
-        let decr = Write::Arith {
-            incr: false,
-            delta: 20,
-            create: None,
-        };
-        assert!(check_write(&mut m, &decr, &Outcome::Numeric(1, 0), &w).is_err());
-        check_write(&mut m, &decr, &Outcome::Numeric(0, 0), &w).unwrap();
-        let pad = Hit {
-            flags: 0,
-            cas: 0,
-            data: Bytes::from_static(b"0 "),
-        };
-        check_read(&mut m, Some(&pad), &w, false).unwrap();
-        let mut absent = KeyModel::new(1, 1, KeyKind::Blob, Instant::now());
-        assert!(quiet_success(&mut absent, &set(StoreMode::Replace, 1, 0), &w).is_err());
-        assume_write(&mut absent, &set(StoreMode::Set, 2, 0), &w);
-        check_read(&mut absent, Some(&hit(2, 0)), &w, false).unwrap();
-    }
-
-    #[test]
-    fn faults_loosen_but_never_accept_foreign_bytes() {
-        let e = Epochs::default();
-        let mut m = KeyModel::new(1, 1, KeyKind::Blob, Instant::now());
-        let sent = e.now();
-        m.write_failed(&Window::quiet(Instant::now()));
-        e.begin_fault();
-        let w = Window {
-            sent,
-            recv: e.now(),
-            at: Instant::now(),
-        };
-        assert_eq!(check_read(&mut m, None, &w, true), Ok(ReadNote::Fine));
-        check_read(&mut m, Some(&hit(9, 0)), &w, true).unwrap();
-        let mut foreign = hit(9, 0);
-        foreign.data = value::segment(
-            Origin {
-                client: 2,
-                key: 1,
-                seq: 9,
-            },
-            3,
-        );
-        let err = check_read(&mut m, Some(&foreign), &w, true).unwrap_err();
-        assert!(err.contains("client 2"), "{err}");
-    }
-}
+mod tests;
