@@ -133,6 +133,7 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
                 }
                 crate::metrics::add_bytes(0, wbuf.len());
                 wbuf.clear();
+                shrink(&mut wbuf);
                 if close {
                     return;
                 }
@@ -147,12 +148,26 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
                             rbuf.reserve(16 * 1024);
                         }
                         q.decode_all(&mut rbuf);
+                        shrink(&mut rbuf);
                     }
                 }
             }
             _ = drain.changed(), if q.wants_input() && !*drain.borrow() => {}
             else => return,
         }
+    }
+}
+
+/// A buffer holds at most this much room once it is empty again.
+const KEPT_BUFFER: usize = 64 * 1024;
+
+/// Gives back an empty buffer's room after a large request or reply, so
+/// that a connection does not keep its largest message's size for ever
+/// (the soak saw moxi's RSS climb to 300 MB with 500 clients and values up
+/// to 200 KB).
+fn shrink(buf: &mut BytesMut) {
+    if buf.is_empty() && buf.capacity() > KEPT_BUFFER {
+        *buf = BytesMut::new();
     }
 }
 

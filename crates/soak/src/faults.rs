@@ -133,7 +133,8 @@ pub fn run(
         }
         std::thread::sleep(next.saturating_duration_since(now));
         let kind = plan.kinds[i % plan.kinds.len()];
-        let target = (i / plan.kinds.len() + i) % servers.len();
+        // Kinds and servers take turns independently (every pairing comes up).
+        let target = i % servers.len();
         let began = Instant::now();
         epochs.begin_fault();
         let trouble = apply(&mut servers[target], kind, &plan, epochs).err();

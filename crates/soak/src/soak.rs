@@ -6,6 +6,7 @@
 //! over them and over both client protocols.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -91,6 +92,8 @@ pub struct MoxiEnd {
     pub peak_rss_kb: Option<u64>,
     /// VmRSS at the end, kB.
     pub rss_kb: Option<u64>,
+    /// VmRSS every [`RSS_SAMPLE`] from the start, kB (a leak grows here).
+    pub rss_series_kb: Vec<u64>,
     /// Still running (a crash is a failure).
     pub alive: bool,
     /// The tail of its stderr when it died.
@@ -112,15 +115,67 @@ pub enum SoakError {
     Setup(#[from] std::io::Error),
 }
 
+/// A moxi of the soak: its downstream protocol, process and entry address.
+type Moxi = (String, ChildServer, SocketAddr);
+
+/// How often moxi's resident set is sampled for the report.
+pub const RSS_SAMPLE: Duration = Duration::from_secs(10);
+
 /// Runs the soak described by `cfg`.
 pub fn run_soak(cfg: &SoakConfig) -> Result<SoakResult, SoakError> {
-    let mut servers = (0..cfg.shape.memcacheds())
+    let (mut servers, moxis) = start_cluster(cfg)?;
+    let epochs = Arc::new(Epochs::default());
+    let load = load_for(cfg, &moxis);
+    let pids: Vec<u32> = moxis.iter().map(|(_, c, _)| c.pid()).collect();
+    let start = Instant::now();
+    let until = start + cfg.duration;
+    let plan = cfg.fault_every.map(|every| Plan {
+        kinds: cfg.faults.clone(),
+        ..Plan::new(every, cfg.downstream_timeout, hops(cfg.shape))
+    });
+    let (report, faults, series) = std::thread::scope(|s| {
+        let fault_epochs = epochs.clone();
+        let servers = &mut servers;
+        let faults = s.spawn(move || match plan {
+            Some(plan) => faults::run(servers, plan, &fault_epochs, start, until),
+            None => Vec::new(),
+        });
+        let series = s.spawn(|| sample_rss(&pids, until));
+        let report = run::run(&load, epochs.clone());
+        let faults = faults.join().unwrap_or_default();
+        (report, faults, series.join().unwrap_or_default())
+    });
+    let elapsed = start.elapsed();
+    let moxis = moxis
+        .into_iter()
+        .enumerate()
+        .map(|(i, (ds, mut child, _))| {
+            let rss = series
+                .iter()
+                .filter_map(|row| row.get(i).copied())
+                .collect();
+            moxi_end(ds, &mut child, rss)
+        })
+        .collect();
+    Ok(SoakResult {
+        report: report?,
+        faults,
+        moxis,
+        elapsed,
+    })
+}
+
+/// memcached (shared) and one moxi per downstream protocol.
+fn start_cluster(cfg: &SoakConfig) -> std::io::Result<(Vec<Memcached>, Vec<Moxi>)> {
+    let servers = (0..cfg.shape.memcacheds())
         .map(|_| Memcached::start(&["-U", "0", "-t", "1", "-m", "256", "-c", "8192"]))
         .collect::<std::io::Result<Vec<_>>>()?;
     let mc_ports: Vec<u16> = servers.iter().map(|m| m.addr().port()).collect();
     let mut moxis = Vec::new();
     for ds in &cfg.downstreams {
         let ports = free_ports(cfg.shape.pools())?;
+        // A long wait queue: a request that waits there too long is
+        // answered as a miss (ascii gets), which only a fault may explain.
         let behaviors = format!(
             "downstream_protocol={ds},downstream_timeout={},wait_queue_timeout=30000",
             cfg.downstream_timeout.as_millis()
@@ -129,10 +184,14 @@ pub fn run_soak(cfg: &SoakConfig) -> Result<SoakResult, SoakError> {
         let child = spawn_moxi(&cfg.moxi, &cluster, &behaviors, &ports, &["-c", "16384"])?;
         moxis.push((ds.clone(), child, local(ports[0])));
     }
-    let epochs = Arc::new(Epochs::default());
+    Ok((servers, moxis))
+}
+
+/// The clients, spread over the moxis.
+fn load_for(cfg: &SoakConfig, moxis: &[Moxi]) -> Load {
     // Through an inner ascii hop, a failed read comes back as a miss.
     let inner_hops = matches!(cfg.shape, Shape::Chain | Shape::Fanoutin);
-    let load = Load {
+    Load {
         targets: moxis.iter().map(|(_, _, a)| *a).collect(),
         miss_on_error: moxis
             .iter()
@@ -146,34 +205,28 @@ pub fn run_soak(cfg: &SoakConfig) -> Result<SoakResult, SoakError> {
         threads: cfg.threads,
         seed: cfg.seed,
         ..Load::new(local(0), cfg.clients)
-    };
-    let start = Instant::now();
-    let until = start + cfg.duration;
-    let (report, faults) = std::thread::scope(|s| {
-        let fault_epochs = epochs.clone();
-        let plan = cfg.fault_every.map(|every| Plan {
-            kinds: cfg.faults.clone(),
-            ..Plan::new(every, cfg.downstream_timeout, hops(cfg.shape))
-        });
-        let servers = &mut servers;
-        let faults = s.spawn(move || match plan {
-            Some(plan) => faults::run(servers, plan, &fault_epochs, start, until),
-            None => Vec::new(),
-        });
-        let report = run::run(&load, epochs.clone());
-        (report, faults.join().unwrap_or_default())
-    });
-    let elapsed = start.elapsed();
-    let moxis = moxis
-        .into_iter()
-        .map(|(ds, mut child, _)| moxi_end(ds, &mut child))
-        .collect();
-    Ok(SoakResult {
-        report: report?,
-        faults,
-        moxis,
-        elapsed,
-    })
+    }
+}
+
+/// VmRSS (kB) of each pid every [`RSS_SAMPLE`] until `until`.
+fn sample_rss(pids: &[u32], until: Instant) -> Vec<Vec<u64>> {
+    let mut rows = Vec::new();
+    let mut next = Instant::now();
+    while next <= until {
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+        rows.push(
+            pids.iter()
+                .map(|pid| proc_status_kb(*pid, "VmRSS:").unwrap_or(0))
+                .collect(),
+        );
+        next += RSS_SAMPLE;
+    }
+    rows
+}
+
+fn proc_status_kb(pid: u32, name: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status_kb(&status, name)
 }
 
 /// moxi pools between a client and memcached.
@@ -184,7 +237,7 @@ fn hops(shape: Shape) -> u32 {
     }
 }
 
-fn moxi_end(downstream: String, child: &mut ChildServer) -> MoxiEnd {
+fn moxi_end(downstream: String, child: &mut ChildServer, rss_series_kb: Vec<u64>) -> MoxiEnd {
     let status =
         std::fs::read_to_string(format!("/proc/{}/status", child.pid())).unwrap_or_default();
     let alive = child.is_running();
@@ -194,6 +247,7 @@ fn moxi_end(downstream: String, child: &mut ChildServer) -> MoxiEnd {
         downstream,
         peak_rss_kb: status_kb(&status, "VmHWM:"),
         rss_kb: status_kb(&status, "VmRSS:"),
+        rss_series_kb,
         alive,
         log_tail: if alive {
             String::new()
@@ -231,6 +285,17 @@ impl fmt::Display for SoakResult {
                 kb(m.peak_rss_kb),
                 kb(m.rss_kb),
                 if m.alive { "running" } else { "DIED" }
+            )?;
+            let mb: Vec<String> = m
+                .rss_series_kb
+                .iter()
+                .map(|kb| (kb / 1024).to_string())
+                .collect();
+            writeln!(
+                f,
+                "  RSS every {} s (MB): {}",
+                RSS_SAMPLE.as_secs(),
+                mb.join(" ")
             )?;
             if !m.log_tail.is_empty() {
                 writeln!(f, "{}", m.log_tail)?;

@@ -300,7 +300,11 @@ fn stored_content(
 pub fn assume_write(m: &mut KeyModel, op: &Write, w: &Window) {
     m.noreply_sent(w);
     let predicted = m.trusted(w).then(|| predict(m, op, w)).flatten();
-    let Some(got) = predicted else {
+    // memcached may refuse it, silently (see may_be_refused_as_non_numeric).
+    let refusable = matches!(op, Write::Arith { .. })
+        && matches!(predicted, Some(Outcome::Numeric(..)))
+        && may_be_refused_as_non_numeric(m, w);
+    let Some(got) = predicted.filter(|_| !refusable) else {
         m.write_failed(w);
         return;
     };

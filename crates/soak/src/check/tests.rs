@@ -152,4 +152,12 @@ fn memcached_may_refuse_only_big_counters() {
     assert!(!may_be_refused_as_non_numeric(&m, &w));
     check_write(&mut m, &set(u64::MAX - 5), &Outcome::Stored(0), &w).unwrap();
     assert!(may_be_refused_as_non_numeric(&m, &w));
+    // A noreply incr of such a counter may or may not have happened.
+    let incr = Write::Arith {
+        incr: true,
+        delta: 1,
+        create: None,
+    };
+    assume_write(&mut m, &incr, &w);
+    assert_eq!(m.content, Content::Unknown);
 }
