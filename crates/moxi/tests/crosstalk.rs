@@ -53,32 +53,11 @@ fn run(shape: Shape, ds: &str) {
     assert!(report.exact_checks > report.requests / 2, "{report}");
 }
 
-#[test]
-fn simple_ascii_downstream() {
-    run(Shape::Simple, "ascii");
-}
-
-#[test]
-fn simple_binary_downstream() {
-    run(Shape::Simple, "binary");
-}
-
-#[test]
-fn chain_ascii_downstream() {
-    run(Shape::Chain, "ascii");
-}
-
-#[test]
-fn chain_binary_downstream() {
-    run(Shape::Chain, "binary");
-}
-
-#[test]
-fn fanout_ascii_downstream() {
-    run(Shape::Fanout, "ascii");
-}
-
-#[test]
-fn fanout_binary_downstream() {
-    run(Shape::Fanout, "binary");
-}
+topology_tests!(run:
+    simple_ascii_downstream => (Simple, "ascii"),
+    simple_binary_downstream => (Simple, "binary"),
+    chain_ascii_downstream => (Chain, "ascii"),
+    chain_binary_downstream => (Chain, "binary"),
+    fanout_ascii_downstream => (Fanout, "ascii"),
+    fanout_binary_downstream => (Fanout, "binary"),
+);

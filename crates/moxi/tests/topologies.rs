@@ -125,42 +125,13 @@ fn run(shape: Shape, ds: &str) {
     corpus_through(shape, ds, &convs, reference.addr());
 }
 
-#[test]
-fn simple_ascii_downstream() {
-    run(Shape::Simple, "ascii");
-}
-
-#[test]
-fn simple_binary_downstream() {
-    run(Shape::Simple, "binary");
-}
-
-#[test]
-fn chain_ascii_downstream() {
-    run(Shape::Chain, "ascii");
-}
-
-#[test]
-fn chain_binary_downstream() {
-    run(Shape::Chain, "binary");
-}
-
-#[test]
-fn fanout_ascii_downstream() {
-    run(Shape::Fanout, "ascii");
-}
-
-#[test]
-fn fanout_binary_downstream() {
-    run(Shape::Fanout, "binary");
-}
-
-#[test]
-fn fanoutin_ascii_downstream() {
-    run(Shape::Fanoutin, "ascii");
-}
-
-#[test]
-fn fanoutin_binary_downstream() {
-    run(Shape::Fanoutin, "binary");
-}
+topology_tests!(run:
+    simple_ascii_downstream => (Simple, "ascii"),
+    simple_binary_downstream => (Simple, "binary"),
+    chain_ascii_downstream => (Chain, "ascii"),
+    chain_binary_downstream => (Chain, "binary"),
+    fanout_ascii_downstream => (Fanout, "ascii"),
+    fanout_binary_downstream => (Fanout, "binary"),
+    fanoutin_ascii_downstream => (Fanoutin, "ascii"),
+    fanoutin_binary_downstream => (Fanoutin, "binary"),
+);

@@ -39,6 +39,8 @@ pub struct Settings {
     pub until: Option<Instant>,
     /// Faults are applied: errors outside them are counted apart.
     pub fault_aware: bool,
+    /// How long a failed write may still land (see [`KeyModel::ghost_ttl`]).
+    pub ghost_ttl: Duration,
 }
 
 /// One client: who it is and where it connects.
@@ -67,7 +69,9 @@ pub async fn run_client(spec: ClientSpec, settings: Arc<Settings>, epochs: Arc<E
             } else {
                 KeyKind::Blob
             };
-            KeyModel::new(spec.id, i, kind, now)
+            let mut m = KeyModel::new(spec.id, i, kind, now);
+            m.ghost_ttl = settings.ghost_ttl;
+            m
         })
         .collect();
     let names = (0..KEYS_PER_CLIENT)

@@ -10,13 +10,17 @@
 //! another client's bytes.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// The two fault clocks (see module docs). Even values: no fault now.
 #[derive(Debug, Default)]
 pub struct Epochs {
     loss: AtomicU64,
     faults: AtomicU64,
+    /// When a client last met a failure (so a fault's after-effects can be
+    /// waited out before it is declared over).
+    last_failure: Mutex<Option<Instant>>,
 }
 
 /// Both clocks read at one moment.
@@ -45,6 +49,22 @@ impl Epochs {
     /// The fault and its after-effects are over (faults becomes even).
     pub fn end_fault(&self) {
         self.faults.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A client met a failure (an error reply, a timeout, a lost
+    /// connection, a miss that stands for one).
+    pub fn note_failure(&self) {
+        if let Ok(mut t) = self.last_failure.lock() {
+            *t = Some(Instant::now());
+        }
+    }
+
+    /// How long since a client last met a failure (`None`: never).
+    pub fn since_failure(&self) -> Option<Duration> {
+        self.last_failure
+            .lock()
+            .ok()
+            .and_then(|t| t.map(|t| t.elapsed()))
     }
 
     /// Data is about to be lost (loss becomes odd).

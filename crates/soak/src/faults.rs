@@ -10,7 +10,9 @@
 //!   its port for a while, then restart memcached.
 //!
 //! Every fault ends with a settling time (moxi's timeouts run out, its
-//! health probe finds the server again) before the clocks say it is over.
+//! health probe finds the server again, its queues drain: at least the
+//! plan's, then until clients have met no failure for a second) before the
+//! clocks say it is over.
 
 use std::time::{Duration, Instant};
 
@@ -138,7 +140,7 @@ pub fn run(
         let began = Instant::now();
         epochs.begin_fault();
         let trouble = apply(&mut servers[target], kind, &plan, epochs).err();
-        std::thread::sleep(plan.settle);
+        settle(epochs, plan.settle);
         epochs.end_fault();
         done.push(FaultRecord {
             at: began - start,
@@ -150,6 +152,22 @@ pub fn run(
         next = (next + plan.every).max(Instant::now());
     }
     done
+}
+
+/// How long clients must have met no failure before a fault is over.
+pub const QUIET: Duration = Duration::from_secs(1);
+
+/// The longest a fault's after-effects are waited out.
+pub const MAX_SETTLE: Duration = Duration::from_secs(30);
+
+/// Waits `at_least`, then until clients have met no failure for [`QUIET`]
+/// (moxi's queues and timeouts drain), up to [`MAX_SETTLE`].
+fn settle(epochs: &Epochs, at_least: Duration) {
+    let start = Instant::now();
+    std::thread::sleep(at_least);
+    while start.elapsed() < MAX_SETTLE && epochs.since_failure().is_some_and(|d| d < QUIET) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// The fault itself (between the fault clock's ticks).

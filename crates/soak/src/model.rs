@@ -2,10 +2,12 @@
 //!
 //! Facts are established by replies (or, for ascii `noreply` writes, by
 //! the outcome the model predicts) and carry the fault clocks of the
-//! request that established them ([`Basis`]). A fact is *trusted* when no
-//! data was lost since, no unconfirmed write could have been dropped by a
-//! fault, and no write whose fate is unknown (a "ghost": it failed, timed
-//! out or was cut off, yet may still reach memcached) could land after it.
+//! request that established them ([`Basis`]). A fact is *trusted* when it
+//! was established outside any fault, is checked outside any fault (during
+//! one, moxi may re-send a request after later ones of the same client),
+//! no data was lost since, no unconfirmed write could have been dropped by
+//! a fault, and no write whose fate is unknown (a "ghost": it timed out or
+//! was cut off, yet may still reach memcached) could land after it.
 //! Trusted facts are checked exactly; otherwise only plausibly (the bytes
 //! must still be this client's, for this key).
 
@@ -17,7 +19,8 @@ use bytes::Bytes;
 use crate::epoch::{Stamp, Window};
 use crate::value::{self, Origin};
 
-/// How long a write whose fate is unknown may still reach memcached.
+/// How long a write whose fate is unknown may still reach memcached, by
+/// default (see [`KeyModel::ghost_ttl`]).
 pub const GHOST_TTL: Duration = Duration::from_secs(20);
 
 /// How many past requests a key remembers for reports.
@@ -99,6 +102,10 @@ pub struct KeyModel {
     /// Highest CAS seen in the current loss epoch.
     floor: Option<CasFact>,
     ghosts: Vec<Ghost>,
+    /// How long a write whose fate is unknown may still reach memcached:
+    /// the longest a request can be held up (a stopped server, moxi's
+    /// timeouts and queues).
+    pub ghost_ttl: Duration,
     /// The last few requests on this key and their replies, for reports.
     history: VecDeque<String>,
 }
@@ -120,6 +127,7 @@ impl KeyModel {
             old_cas: None,
             floor: None,
             ghosts: Vec::new(),
+            ghost_ttl: GHOST_TTL,
             history: VecDeque::new(),
         }
     }
@@ -141,7 +149,10 @@ impl KeyModel {
     /// True when the model's content can be checked exactly for a reply
     /// that came in window `w` (see module docs).
     pub fn trusted(&self, w: &Window) -> bool {
-        if self.content == Content::Unknown || !w.no_loss() || self.basis.loss != w.sent.loss {
+        // During a fault, moxi may re-send a request (downstream_retry)
+        // after later ones of the same client: nothing is exact then.
+        let exact = w.calm() && w.no_loss() && self.basis.loss == w.sent.loss;
+        if self.content == Content::Unknown || !exact {
             return false;
         }
         if let Some(f) = self.basis.faults {
@@ -152,7 +163,7 @@ impl KeyModel {
         !self.ghosts.iter().any(|g| {
             let relevant =
                 g.errored || g.sent.faults != w.recv.faults || !g.sent.faults.is_multiple_of(2);
-            relevant && g.at + GHOST_TTL > self.basis.at
+            relevant && g.at + self.ghost_ttl > self.basis.at
         })
     }
 
@@ -160,20 +171,34 @@ impl KeyModel {
     /// write's expected outcome) in window `w`.
     pub fn establish(&mut self, content: Content, w: &Window, predicted: bool) {
         self.content = content;
+        // A fact seen during a fault (perhaps out of order) holds only
+        // once it is seen again outside one: an odd clock never matches.
+        let faults = if w.calm() {
+            predicted.then_some(w.sent.faults)
+        } else {
+            Some(u64::MAX)
+        };
         self.basis = Basis {
             loss: w.sent.loss,
-            faults: predicted.then_some(w.sent.faults),
+            faults,
             at: w.at,
         };
-        self.ghosts.retain(|g| g.at + GHOST_TTL > w.at);
+        let ttl = self.ghost_ttl;
+        self.ghosts.retain(|g| g.at + ttl > w.at);
     }
 
-    /// A write failed, timed out or was cut off: its effect is unknown now
-    /// and it may still land later.
+    /// A write timed out or was cut off: its effect is unknown now and it
+    /// may still land later.
     pub fn write_failed(&mut self, w: &Window) {
+        self.write_unsure();
+        self.add_ghost(w, true);
+    }
+
+    /// A write failed in a way that cannot land later (the server was not
+    /// reached, or died): whether it happened is unknown.
+    pub fn write_unsure(&mut self) {
         self.content = Content::Unknown;
         self.cas = None;
-        self.add_ghost(w, true);
     }
 
     /// A noreply write was sent: it may be dropped or delayed by a fault.
@@ -219,6 +244,18 @@ impl KeyModel {
             epoch: w.sent.loss,
             cas,
         };
+        if !w.calm() {
+            // Perhaps out of order (a re-sent request): not compared, and
+            // not known to be the item's current CAS.
+            if self
+                .floor
+                .is_none_or(|f| f.epoch != fact.epoch || f.cas < cas)
+            {
+                self.floor = Some(fact);
+            }
+            self.replace_cas(None);
+            return Ok(());
+        }
         if let Some(f) = self.floor.filter(|f| f.epoch == fact.epoch) {
             if (write && cas <= f.cas) || cas < f.cas {
                 return Err(format!(

@@ -42,6 +42,8 @@ pub struct Load {
     pub miss_on_error: Vec<bool>,
     /// Faults are applied: errors outside them are counted apart.
     pub fault_aware: bool,
+    /// How long a failed write may still land.
+    pub ghost_ttl: Duration,
 }
 
 impl Load {
@@ -62,6 +64,7 @@ impl Load {
             seed: 1,
             miss_on_error: Vec::new(),
             fault_aware: false,
+            ghost_ttl: crate::model::GHOST_TTL,
         }
     }
 
@@ -107,6 +110,7 @@ pub async fn run_async(load: &Load, epochs: Arc<Epochs>) -> Report {
         ops: load.ops_per_client,
         until: load.duration.map(|d| Instant::now() + d),
         fault_aware: load.fault_aware,
+        ghost_ttl: load.ghost_ttl,
     });
     let tasks: Vec<_> = load
         .specs()

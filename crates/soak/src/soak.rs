@@ -125,14 +125,14 @@ pub const RSS_SAMPLE: Duration = Duration::from_secs(10);
 pub fn run_soak(cfg: &SoakConfig) -> Result<SoakResult, SoakError> {
     let (mut servers, moxis) = start_cluster(cfg)?;
     let epochs = Arc::new(Epochs::default());
-    let load = load_for(cfg, &moxis);
-    let pids: Vec<u32> = moxis.iter().map(|(_, c, _)| c.pid()).collect();
-    let start = Instant::now();
-    let until = start + cfg.duration;
     let plan = cfg.fault_every.map(|every| Plan {
         kinds: cfg.faults.clone(),
         ..Plan::new(every, cfg.downstream_timeout, hops(cfg.shape))
     });
+    let load = load_for(cfg, &moxis, plan.as_ref());
+    let pids: Vec<u32> = moxis.iter().map(|(_, c, _)| c.pid()).collect();
+    let start = Instant::now();
+    let until = start + cfg.duration;
     let (report, faults, series) = std::thread::scope(|s| {
         let fault_epochs = epochs.clone();
         let servers = &mut servers;
@@ -187,8 +187,10 @@ fn start_cluster(cfg: &SoakConfig) -> std::io::Result<(Vec<Memcached>, Vec<Moxi>
     Ok((servers, moxis))
 }
 
-/// The clients, spread over the moxis.
-fn load_for(cfg: &SoakConfig, moxis: &[Moxi]) -> Load {
+/// The clients, spread over the moxis. A write that failed may land for
+/// as long as a server stays stopped plus twice the settling time (each
+/// hop's timeout), plus the clients' own timeout, plus a margin.
+fn load_for(cfg: &SoakConfig, moxis: &[Moxi], plan: Option<&Plan>) -> Load {
     // Through an inner ascii hop, a failed read comes back as a miss.
     let inner_hops = matches!(cfg.shape, Shape::Chain | Shape::Fanoutin);
     Load {
@@ -198,6 +200,9 @@ fn load_for(cfg: &SoakConfig, moxis: &[Moxi]) -> Load {
             .map(|(ds, _, _)| inner_hops && ds == "ascii")
             .collect(),
         fault_aware: cfg.fault_every.is_some(),
+        ghost_ttl: plan.map_or(crate::model::GHOST_TTL, |p| {
+            p.stop_for + p.settle * 2 + cfg.client_timeout + Duration::from_secs(2)
+        }),
         ops_per_client: None,
         duration: Some(cfg.duration),
         pipeline: cfg.pipeline,

@@ -47,3 +47,17 @@ pub fn server_list(addrs: &[SocketAddr]) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+/// One `#[test]` per `name => (shape, downstream protocol)`, each calling
+/// `run(shape, protocol)`: the topology matrix of the topology tests.
+#[macro_export]
+macro_rules! topology_tests {
+    ($run:ident: $($name:ident => ($shape:ident, $ds:literal)),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $run(testkit::topology::Shape::$shape, $ds);
+            }
+        )*
+    };
+}

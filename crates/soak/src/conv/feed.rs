@@ -40,8 +40,17 @@ impl Conversation {
     ) -> Result<bool, String> {
         self.remember(key, describe_response(resp));
         if let Some(kind) = failure(self.protocol, resp) {
+            // Only a request that timed out may still be waiting somewhere
+            // (a stopped server, a queue); the others never reached a
+            // server that lives on, or already did all they will do.
+            let m = &mut self.models[usize::from(key)];
+            let lower = kind.to_ascii_lowercase();
+            if lower.contains("timeout") || lower.contains("busy") {
+                m.write_failed(w);
+            } else {
+                m.write_unsure();
+            }
             self.error_in(kind, Some(*w));
-            self.models[usize::from(key)].write_failed(w);
             return Ok(true);
         }
         if matches!(write, Write::Arith { .. }) && is_non_numeric(resp) {
@@ -74,6 +83,7 @@ impl Conversation {
             && !w.calm()
         {
             self.report.fault_misses += 1;
+            self.epochs().note_failure();
             return Ok(true);
         }
         if m.trusted(w) {
@@ -169,7 +179,10 @@ impl Conversation {
         let checked = check::check_read(m, hit, w, miss_ok);
         match checked.map_err(|e| self.with_history(k, format!("key {name}: {e}")))? {
             ReadNote::Fine => {}
-            ReadNote::FaultMiss => self.report.fault_misses += 1,
+            ReadNote::FaultMiss => {
+                self.report.fault_misses += 1;
+                self.epochs().note_failure();
+            }
         }
         Ok(())
     }

@@ -272,6 +272,7 @@ impl Conversation {
     /// Counts an error of `kind`; one met by a request that no fault
     /// touched (`window` calm, or none: now calm) is counted apart.
     pub fn error_in(&mut self, kind: String, window: Option<Window>) {
+        self.epochs.note_failure();
         let calm = match window {
             Some(w) => w.calm(),
             None => self.now_calm(),
