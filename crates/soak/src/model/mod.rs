@@ -237,7 +237,7 @@ impl KeyModel {
             return Ok(());
         }
         if !w.no_loss() {
-            self.replace_cas(None);
+            self.forget_cas(write);
             return Ok(());
         }
         let fact = CasFact {
@@ -253,7 +253,7 @@ impl KeyModel {
             {
                 self.floor = Some(fact);
             }
-            self.replace_cas(None);
+            self.forget_cas(write);
             return Ok(());
         }
         if let Some(f) = self.floor.filter(|f| f.epoch == fact.epoch) {
@@ -274,6 +274,17 @@ impl KeyModel {
             self.replace_cas(Some(fact));
         }
         Ok(())
+    }
+
+    /// The current CAS is no longer known: a write changed it (it becomes
+    /// an old one), a read just could not be trusted (it may still be
+    /// current, so it is not an old one).
+    fn forget_cas(&mut self, write: bool) {
+        if write {
+            self.replace_cas(None);
+        } else {
+            self.cas = None;
+        }
     }
 
     /// A write changed the CAS: the current one becomes an old one.
@@ -329,91 +340,4 @@ pub fn describe(data: &[u8]) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-    use crate::epoch::Epochs;
-
-    fn window(e: &Epochs) -> Window {
-        Window {
-            sent: e.now(),
-            recv: e.now(),
-            at: Instant::now(),
-        }
-    }
-
-    #[test]
-    fn trust_follows_loss_and_ghosts() {
-        let e = Epochs::default();
-        let mut m = KeyModel::new(3, 1, KeyKind::Blob, Instant::now());
-        assert!(m.trusted(&window(&e)));
-        e.begin_loss();
-        e.end_loss();
-        assert!(!m.trusted(&window(&e)), "data lost since");
-        let w = window(&e);
-        m.establish(Content::Absent, &w, false);
-        assert!(m.trusted(&window(&e)));
-        m.write_failed(&window(&e));
-        m.establish(Content::Absent, &window(&e), false);
-        assert!(!m.trusted(&window(&e)), "a ghost may land");
-    }
-
-    #[test]
-    fn predicted_facts_fall_with_any_fault() {
-        let e = Epochs::default();
-        let mut m = KeyModel::new(3, 1, KeyKind::Blob, Instant::now());
-        let w = window(&e);
-        m.noreply_sent(&w);
-        m.establish(Content::Absent, &w, true);
-        assert!(m.trusted(&window(&e)));
-        e.begin_fault();
-        e.end_fault();
-        assert!(!m.trusted(&window(&e)));
-    }
-
-    #[test]
-    fn cas_must_grow_within_an_epoch() {
-        let e = Epochs::default();
-        let mut m = KeyModel::new(3, 1, KeyKind::Blob, Instant::now());
-        let w = window(&e);
-        m.note_cas(10, &w, true).unwrap();
-        m.note_cas(10, &w, false).unwrap();
-        assert!(m.note_cas(10, &w, true).is_err());
-        assert!(m.note_cas(9, &w, false).is_err());
-        assert_eq!(m.cas_in(w.sent), Some(10));
-        m.note_cas(11, &w, true).unwrap();
-        assert_eq!(m.old_cas_in(w.sent), Some(10));
-        e.begin_loss();
-        e.end_loss();
-        m.note_cas(2, &window(&e), true).unwrap();
-        assert_eq!(m.cas_in(w.sent), None, "old epoch");
-    }
-
-    #[test]
-    fn plausibility_names_the_writer() {
-        let m = KeyModel::new(3, 1, KeyKind::Blob, Instant::now());
-        let mine = value::segment(
-            Origin {
-                client: 3,
-                key: 1,
-                seq: 9,
-            },
-            5,
-        );
-        let theirs = value::segment(
-            Origin {
-                client: 4,
-                key: 1,
-                seq: 9,
-            },
-            5,
-        );
-        assert!(m.plausible(&mine, value::flags(3, 9)).is_ok());
-        let e = m.plausible(&theirs, value::flags(3, 9)).unwrap_err();
-        assert!(e.contains("client 4 key 1 request 9"), "{e}");
-        assert!(m.plausible(&mine, value::flags(4, 9)).is_err());
-        let c = KeyModel::new(3, 0, KeyKind::Counter, Instant::now());
-        assert!(c.plausible(b"12 ", 0).is_ok());
-        assert!(c.plausible(&mine, 0).is_err());
-    }
-}
+mod tests;
