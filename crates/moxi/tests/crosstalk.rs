@@ -53,11 +53,4 @@ fn run(shape: Shape, ds: &str) {
     assert!(report.exact_checks > report.requests / 2, "{report}");
 }
 
-topology_tests!(run:
-    simple_ascii_downstream => (Simple, "ascii"),
-    simple_binary_downstream => (Simple, "binary"),
-    chain_ascii_downstream => (Chain, "ascii"),
-    chain_binary_downstream => (Chain, "binary"),
-    fanout_ascii_downstream => (Fanout, "ascii"),
-    fanout_binary_downstream => (Fanout, "binary"),
-);
+topology_tests!(run: simple => Simple, chain => Chain, fanout => Fanout);

@@ -125,13 +125,4 @@ fn run(shape: Shape, ds: &str) {
     corpus_through(shape, ds, &convs, reference.addr());
 }
 
-topology_tests!(run:
-    simple_ascii_downstream => (Simple, "ascii"),
-    simple_binary_downstream => (Simple, "binary"),
-    chain_ascii_downstream => (Chain, "ascii"),
-    chain_binary_downstream => (Chain, "binary"),
-    fanout_ascii_downstream => (Fanout, "ascii"),
-    fanout_binary_downstream => (Fanout, "binary"),
-    fanoutin_ascii_downstream => (Fanoutin, "ascii"),
-    fanoutin_binary_downstream => (Fanoutin, "binary"),
-);
+topology_tests!(run: simple => Simple, chain => Chain, fanout => Fanout, fanoutin => Fanoutin);

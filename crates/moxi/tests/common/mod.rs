@@ -48,15 +48,23 @@ pub fn server_list(addrs: &[SocketAddr]) -> String {
         .join(",")
 }
 
-/// One `#[test]` per `name => (shape, downstream protocol)`, each calling
-/// `run(shape, protocol)`: the topology matrix of the topology tests.
+/// For each `module => Shape`, a module with the tests `ascii_downstream`
+/// and `binary_downstream` calling `run(Shape, "ascii" / "binary")`: the
+/// topology matrix of the topology tests.
 #[macro_export]
 macro_rules! topology_tests {
-    ($run:ident: $($name:ident => ($shape:ident, $ds:literal)),* $(,)?) => {
+    ($run:ident: $($module:ident => $shape:ident),* $(,)?) => {
         $(
-            #[test]
-            fn $name() {
-                $run(testkit::topology::Shape::$shape, $ds);
+            mod $module {
+                #[test]
+                fn ascii_downstream() {
+                    super::$run(testkit::topology::Shape::$shape, "ascii");
+                }
+
+                #[test]
+                fn binary_downstream() {
+                    super::$run(testkit::topology::Shape::$shape, "binary");
+                }
             }
         )*
     };
