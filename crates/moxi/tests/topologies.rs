@@ -11,9 +11,9 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use testkit::topology::{Options, Shape, Topology};
 use testkit::{
-    first_difference, load_conversations, render, try_run_conversation, ChildServer, Conversation,
-    Memcached,
+    first_difference, load_conversations, render, try_run_conversation, Conversation, Memcached,
 };
 
 /// Corpus files whose replies depend on talking to memcached itself.
@@ -83,75 +83,14 @@ fn unpadded(transcript: &[u8]) -> Vec<u8> {
     out.into_bytes()
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Shape {
-    /// client → moxi → memcached
-    Simple,
-    /// client → moxi → moxi → moxi → memcached (three pools of one process)
-    Chain,
-    /// client → moxi → four memcached
-    Fanout,
-    /// client → moxi → four moxi → one moxi → memcached
-    Fanoutin,
-}
-
-/// A running topology: what to talk to, and what keeps it alive.
-struct Topology {
-    entry: SocketAddr,
-    _moxi: ChildServer,
-    _memcached: Vec<Memcached>,
-}
-
-fn memcacheds(n: usize) -> Vec<Memcached> {
-    (0..n)
-        .map(|_| Memcached::start_for_corpus().unwrap())
-        .collect()
-}
-
-fn pool(port: u16, targets: &[u16]) -> String {
-    let list: Vec<String> = targets.iter().map(|t| format!("127.0.0.1:{t}")).collect();
-    format!("{port}={}", list.join(","))
-}
-
 fn build(shape: Shape, ds: &str) -> Topology {
     let behaviors = format!("downstream_protocol={ds}");
-    let (mcs, ports, cluster) = match shape {
-        Shape::Simple => {
-            let mcs = memcacheds(1);
-            let p = common::free_ports(1);
-            let z = pool(p[0], &[mcs[0].addr().port()]);
-            (mcs, p, z)
-        }
-        Shape::Chain => {
-            let mcs = memcacheds(1);
-            let p = common::free_ports(3);
-            let mc = mcs[0].addr().port();
-            let z = [pool(p[0], &[p[1]]), pool(p[1], &[p[2]]), pool(p[2], &[mc])].join(";");
-            (mcs, p, z)
-        }
-        Shape::Fanout => {
-            let mcs = memcacheds(4);
-            let p = common::free_ports(1);
-            let targets: Vec<u16> = mcs.iter().map(|m| m.addr().port()).collect();
-            let z = pool(p[0], &targets);
-            (mcs, p, z)
-        }
-        Shape::Fanoutin => {
-            let mcs = memcacheds(1);
-            // front, four middles, the inner one
-            let p = common::free_ports(6);
-            let mut pools = vec![pool(p[0], &p[1..5])];
-            pools.extend((1..5).map(|i| pool(p[i], &[p[5]])));
-            pools.push(pool(p[5], &[mcs[0].addr().port()]));
-            (mcs, p, pools.join(";"))
-        }
+    let opts = Options {
+        behaviors: &behaviors,
+        memcached_args: testkit::CORPUS_MEMCACHED_ARGS,
+        ..Options::default()
     };
-    let moxi = common::moxi(&cluster, &behaviors, &ports);
-    Topology {
-        entry: common::local(ports[0]),
-        _moxi: moxi,
-        _memcached: mcs,
-    }
+    Topology::start(common::MOXI.as_ref(), shape, opts).unwrap()
 }
 
 fn skipped(conv: &Conversation, ds: &str) -> bool {
@@ -219,42 +158,4 @@ fn run(shape: Shape, ds: &str) {
     corpus_through(shape, ds, &convs, reference.addr());
 }
 
-#[test]
-fn simple_ascii_downstream() {
-    run(Shape::Simple, "ascii");
-}
-
-#[test]
-fn simple_binary_downstream() {
-    run(Shape::Simple, "binary");
-}
-
-#[test]
-fn chain_ascii_downstream() {
-    run(Shape::Chain, "ascii");
-}
-
-#[test]
-fn chain_binary_downstream() {
-    run(Shape::Chain, "binary");
-}
-
-#[test]
-fn fanout_ascii_downstream() {
-    run(Shape::Fanout, "ascii");
-}
-
-#[test]
-fn fanout_binary_downstream() {
-    run(Shape::Fanout, "binary");
-}
-
-#[test]
-fn fanoutin_ascii_downstream() {
-    run(Shape::Fanoutin, "ascii");
-}
-
-#[test]
-fn fanoutin_binary_downstream() {
-    run(Shape::Fanoutin, "binary");
-}
+topology_tests!(run: simple => Simple, chain => Chain, fanout => Fanout, fanoutin => Fanoutin);

@@ -67,7 +67,7 @@ async fn send_once(
         topo.bump(|s| &s.tot_downstream_connect_interval);
         return Err(DownError::Connect);
     }
-    let _slot = crate::gate::server_slot(topo, server).await?;
+    let _slot = crate::gate::server_slot(topo, server, affinity).await?;
     let deadline = crate::downstream::deadline(std::time::Instant::now(), topo.timeouts.downstream);
     let result = pool::conn(topo, server, affinity).send(req, deadline).await;
     if result == Err(DownError::Timeout) {
@@ -120,7 +120,7 @@ pub async fn handle(
             return out;
         }
     }
-    let _permit = match admit(&topo, client, &req).await {
+    let _permit = match admit(&topo, client, &req, affinity).await {
         Ok(permit) => permit,
         Err(reply) => {
             encode(client, &req, &[reply], &mut out.bytes);
@@ -178,11 +178,12 @@ async fn admit<'a>(
     topo: &'a Topology,
     client: ClientProtocol,
     req: &Request,
+    affinity: usize,
 ) -> Result<crate::gate::Permit<'a>, Response> {
     if !needs_servers(&req.command) {
         return Ok(None);
     }
-    crate::gate::admit(topo).await.map_err(|e| {
+    crate::gate::admit(topo, affinity).await.map_err(|e| {
         let get = matches!(req.command, Command::Get(_));
         if get && client == ClientProtocol::Ascii && !topo.is_vbucket() {
             Response::End

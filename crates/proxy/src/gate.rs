@@ -10,11 +10,22 @@
 //!
 //! Both are per-worker semaphores, so taking a permit is one uncontended
 //! atomic operation; a timer starts only when a request must wait.
+//!
+//! A client's requests pass a gate in the order it sent them. Its requests
+//! run concurrently, and a fair semaphore alone does not keep them in
+//! order: a request that was given a permit may not resume at once (tokio's
+//! cooperative budget), and a later request of the same client could then
+//! take a permit freed meanwhile and reach the server first: a `get` would
+//! overtake the `set` before it. So while one request of a client waits,
+//! the client's later requests wait behind it, in its line.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::future::Future;
+use std::rc::Rc;
 use std::time::Duration;
 
-use tokio::sync::{AcquireError, Semaphore, SemaphorePermit};
+use tokio::sync::{AcquireError, Mutex, Semaphore, SemaphorePermit};
 
 use crate::error::DownError;
 use crate::topology::Topology;
@@ -22,14 +33,69 @@ use crate::topology::Topology;
 /// A place in the wait queue or a server's budget; released on drop.
 pub type Permit<'a> = Option<SemaphorePermit<'a>>;
 
+/// One client's requests waiting at one gate: whoever holds `turn` is the
+/// client's next request to get a permit.
+#[derive(Default)]
+struct Line {
+    turn: Mutex<()>,
+    members: Cell<usize>,
+}
+
+/// A gate (by address) and a client (by affinity).
+type LineKey = (usize, usize);
+
+thread_local! {
+    /// The lines with someone in them, on this worker (gates are per worker).
+    static LINES: RefCell<HashMap<LineKey, Rc<Line>>> = RefCell::new(HashMap::new());
+}
+
+/// A request standing in its client's line; it leaves on drop (also when
+/// it is cancelled while waiting), and the last one out removes the line.
+struct InLine {
+    key: LineKey,
+    line: Rc<Line>,
+}
+
+impl InLine {
+    fn join(key: LineKey) -> InLine {
+        let line = LINES.with(|l| l.borrow_mut().entry(key).or_default().clone());
+        line.members.set(line.members.get() + 1);
+        InLine { key, line }
+    }
+}
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        let left = self.line.members.get().saturating_sub(1);
+        self.line.members.set(left);
+        if left == 0 {
+            LINES.with(|l| l.borrow_mut().remove(&self.key));
+        }
+    }
+}
+
+/// A permit of `gate` for the client `affinity`, in the client's order,
+/// waiting at most `wait` (zero: for ever).
 async fn take<'a>(
     gate: &'a Semaphore,
+    affinity: usize,
     wait: Duration,
 ) -> Result<SemaphorePermit<'a>, Option<AcquireError>> {
-    if let Ok(p) = gate.try_acquire() {
-        return Ok(p);
+    let key = (gate as *const Semaphore as usize, affinity);
+    if !LINES.with(|l| l.borrow().contains_key(&key)) {
+        if let Ok(p) = gate.try_acquire() {
+            return Ok(p);
+        }
     }
-    bounded(wait, gate.acquire()).await
+    let me = InLine::join(key);
+    let line = me.line.clone();
+    let permit = bounded(wait, async move {
+        let _turn = line.turn.lock().await;
+        gate.acquire().await
+    })
+    .await;
+    drop(me);
+    permit
 }
 
 async fn bounded<T>(
@@ -46,12 +112,12 @@ async fn bounded<T>(
 }
 
 /// Waits for a place among the `downstream_max` requests of `topo`'s pool
-/// on this worker.
-pub async fn admit(topo: &Topology) -> Result<Permit<'_>, DownError> {
+/// on this worker, behind the earlier requests of the client `affinity`.
+pub async fn admit(topo: &Topology, affinity: usize) -> Result<Permit<'_>, DownError> {
     let Some(gate) = topo.runtime.gate(topo.timeouts.downstream_max) else {
         return Ok(None);
     };
-    match take(gate, topo.timeouts.wait_queue).await {
+    match take(gate, affinity, topo.timeouts.wait_queue).await {
         Ok(p) => Ok(Some(p)),
         Err(_) => {
             topo.bump(|s| &s.tot_wait_queue_timeout);
@@ -61,8 +127,13 @@ pub async fn admit(topo: &Topology) -> Result<Permit<'_>, DownError> {
 }
 
 /// Waits for a place in server `server`'s budget of requests in flight on
-/// this worker (`downstream_conn_pipeline`).
-pub async fn server_slot(topo: &Topology, server: usize) -> Result<Permit<'_>, DownError> {
+/// this worker (`downstream_conn_pipeline`), behind the earlier requests
+/// of the client `affinity`.
+pub async fn server_slot(
+    topo: &Topology,
+    server: usize,
+    affinity: usize,
+) -> Result<Permit<'_>, DownError> {
     let budget = topo
         .health
         .get(server)
@@ -70,11 +141,59 @@ pub async fn server_slot(topo: &Topology, server: usize) -> Result<Permit<'_>, D
     let Some(gate) = budget else {
         return Ok(None);
     };
-    match take(gate, topo.timeouts.conn_queue).await {
+    match take(gate, affinity, topo.timeouts.conn_queue).await {
         Ok(p) => Ok(Some(p)),
         Err(_) => {
             topo.bump(|s| &s.tot_downstream_conn_queue_timeout);
             Err(DownError::Timeout)
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn a_clients_later_request_never_passes_its_waiting_one() {
+        let gate = Semaphore::new(2);
+        let (p1, p2) = (gate.try_acquire().unwrap(), gate.try_acquire().unwrap());
+        let mut first = Box::pin(take(&gate, 7, WAIT));
+        assert!((&mut first).now_or_never().is_none(), "no permit yet");
+        // The first request is given a permit but has not resumed yet; a
+        // second permit comes free.
+        drop(p1);
+        drop(p2);
+        assert_eq!(gate.available_permits(), 1);
+        let mut second = Box::pin(take(&gate, 7, WAIT));
+        assert!(
+            (&mut second).now_or_never().is_none(),
+            "the later request must wait behind the earlier one"
+        );
+        // Another client is not held up.
+        let other = take(&gate, 8, WAIT).now_or_never();
+        assert!(matches!(other, Some(Ok(_))));
+        drop(other);
+        let got_first = first.await.unwrap();
+        drop(got_first);
+        drop(second.await.unwrap());
+        assert!(LINES.with(|l| l.borrow().is_empty()), "lines are removed");
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_waiter_leaves_its_line() {
+        let gate = Semaphore::new(1);
+        let p = gate.try_acquire().unwrap();
+        let mut waiting = Box::pin(take(&gate, 1, WAIT));
+        assert!((&mut waiting).now_or_never().is_none());
+        drop(waiting);
+        drop(p);
+        assert!(LINES.with(|l| l.borrow().is_empty()));
+        assert!(take(&gate, 1, WAIT).now_or_never().is_some());
     }
 }

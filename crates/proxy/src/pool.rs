@@ -89,8 +89,8 @@ pub fn conn(topo: &Topology, server: usize, affinity: usize) -> DownConn {
 }
 
 /// Forgets the connection `conn` would return, so the next request opens a
-/// fresh one (after a timeout: the stalled connection closes once its last
-/// request lets go of it).
+/// fresh one (after a timeout). The stalled connection takes no more
+/// requests and closes once those already on it are answered or timed out.
 pub fn discard(topo: &Topology, server: usize, affinity: usize) {
     let slots = slots(topo, server);
     let mut slots = slots.borrow_mut();

@@ -6,8 +6,9 @@
 //! explaining differences ([`first_difference`]), the scripted conversation
 //! corpus under `conversations/` ([`load_conversations`]) with its own tiny
 //! binary frame builder ([`frames`]), running `memccapable`, a scripted
-//! mock downstream for proxy tests ([`mock`]), and a scripted REST server
-//! for config-streaming tests ([`rest_server`]).
+//! mock downstream for proxy tests ([`mock`]), a scripted REST server
+//! for config-streaming tests ([`rest_server`]), and moxi's test
+//! topologies built from real processes ([`topology`]).
 //!
 //! Must not: depend on moxi's codecs (a test must not trust the code it
 //! tests), use fixed sleeps to wait for a server, or bind fixed ports.
@@ -48,6 +49,7 @@ pub mod rest_server;
 mod runner;
 pub mod script;
 mod spawn;
+pub mod topology;
 mod transcript;
 pub mod vectors;
 
@@ -65,7 +67,7 @@ pub use normalize::{
 pub use runner::{run_conversation, try_run_conversation, SYNC_OPAQUE};
 pub use script::{CasTemplate, Step};
 pub use spawn::{
-    find_tool, free_port, require_tool, tool_available, ChildServer, Memcached,
+    find_tool, free_port, require_tool, tool_available, wait_accepting, ChildServer, Memcached,
     CORPUS_MEMCACHED_ARGS, STARTUP_DEADLINE,
 };
 pub use transcript::{transcript, try_transcript, TranscriptError, DEFAULT_TIMEOUT};

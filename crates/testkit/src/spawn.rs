@@ -38,6 +38,28 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Waits (up to [`STARTUP_DEADLINE`]) until `addr` accepts TCP
+/// connections, retrying `connect` with a short backoff.
+pub fn wait_accepting(addr: SocketAddr) -> io::Result<()> {
+    let start = Instant::now();
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            Ok(_) => return Ok(()),
+            Err(e) if start.elapsed() >= STARTUP_DEADLINE => {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("{addr} not accepting after {STARTUP_DEADLINE:?}: {e}"),
+                ))
+            }
+            Err(_) => {
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
 /// Full path of an executable named `name` found on `PATH`, if any.
 pub fn find_tool(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use testkit::{ChildServer, Memcached};
 
@@ -19,47 +19,20 @@ pub fn local(port: u16) -> SocketAddr {
 
 /// `n` distinct ports that were free a moment ago.
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<_> = (0..n)
-        .map(|_| std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap())
-        .collect();
-    listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().port())
-        .collect()
+    testkit::topology::free_ports(n).unwrap()
 }
 
 /// Waits until `addr` accepts connections (connect-retry, no fixed sleep).
 pub fn wait_accepting(addr: SocketAddr) {
-    let start = Instant::now();
-    let mut backoff = Duration::from_millis(1);
-    loop {
-        match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
-            Ok(_) => return,
-            Err(e) if start.elapsed() > Duration::from_secs(10) => {
-                panic!("{addr} not accepting after 10 s: {e}")
-            }
-            Err(_) => {
-                std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_millis(50));
-            }
-        }
-    }
+    testkit::wait_accepting(addr).unwrap();
 }
 
 /// A moxi process started with `-z cluster` (and `-Z behaviors` when not
 /// empty), listening on 127.0.0.1; returns once every port in `ports`
 /// accepts connections.
 pub fn moxi(cluster: &str, behaviors: &str, ports: &[u16]) -> ChildServer {
-    let mut args = vec!["-l", "127.0.0.1", "-t", "2", "-z", cluster];
-    if !behaviors.is_empty() {
-        args.extend(["-Z", behaviors]);
-    }
-    let child = ChildServer::spawn(MOXI, &args, local(ports[0]))
-        .unwrap_or_else(|e| panic!("moxi {args:?}: {e}"));
-    for &p in &ports[1..] {
-        wait_accepting(local(p));
-    }
-    child
+    testkit::topology::spawn_moxi(MOXI.as_ref(), cluster, behaviors, ports, &[])
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `n` memcached on free ports (64 MiB, no UDP, one thread).
@@ -106,4 +79,26 @@ fn answers_as_moxi(addr: SocketAddr) -> bool {
         && BufReader::new(s).read_line(&mut line).is_ok()
         && line.starts_with("VERSION ")
         && line.contains("moxi")
+}
+
+/// For each `module => Shape`, a module with the tests `ascii_downstream`
+/// and `binary_downstream` calling `run(Shape, "ascii" / "binary")`: the
+/// topology matrix of the topology tests.
+#[macro_export]
+macro_rules! topology_tests {
+    ($run:ident: $($module:ident => $shape:ident),* $(,)?) => {
+        $(
+            mod $module {
+                #[test]
+                fn ascii_downstream() {
+                    super::$run(testkit::topology::Shape::$shape, "ascii");
+                }
+
+                #[test]
+                fn binary_downstream() {
+                    super::$run(testkit::topology::Shape::$shape, "binary");
+                }
+            }
+        )*
+    };
 }

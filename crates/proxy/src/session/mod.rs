@@ -103,6 +103,9 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
     let mut draining = server::shutdown::draining();
     // A reply that ends the connection was queued: write what is buffered, then close.
     let mut closing = false;
+    // The buffers held a large message since they were last empty (their
+    // `capacity()` no longer tells: it counts from the consumed front).
+    let (mut rbuf_large, mut wbuf_large) = (false, false);
     loop {
         let idle = rbuf.is_empty() && q.inflight.is_empty() && wbuf.is_empty();
         if draining && idle {
@@ -122,7 +125,7 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
                     if closing {
                         return;
                     }
-                    shrink(&mut wbuf);
+                    shrink(&mut wbuf, &mut wbuf_large);
                 }
                 if wbuf.len() < WRITE_HIGH_WATER {
                     q.resume(&mut rbuf);
@@ -134,6 +137,7 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
             // which the worker's other clients share.
             Some(reply) = q.inflight.next(), if !q.inflight.is_empty() && !closing => {
                 closing = take_ready(&mut q, &mut wbuf, reply);
+                wbuf_large |= wbuf.len() > KEPT_BUFFER;
                 if closing && wbuf.is_empty() {
                     return;
                 }
@@ -152,7 +156,9 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
                         if rbuf.capacity() - rbuf.len() < 1024 {
                             rbuf.reserve(16 * 1024);
                         }
+                        rbuf_large |= rbuf.len() > KEPT_BUFFER;
                         q.decode_all(&mut rbuf);
+                        shrink(&mut rbuf, &mut rbuf_large);
                     }
                 }
             }
@@ -187,10 +193,17 @@ fn take_ready(q: &mut Requests, wbuf: &mut BytesMut, first: Reply) -> bool {
     closing
 }
 
-/// Gives a write buffer that a burst of replies grew back to the allocator.
-fn shrink(wbuf: &mut BytesMut) {
-    if wbuf.capacity() > WRITE_HIGH_WATER {
-        *wbuf = BytesMut::new();
+/// A buffer holds at most this much room once it is empty again.
+const KEPT_BUFFER: usize = 64 * 1024;
+
+/// Gives back an empty buffer's room after a large request or reply, so
+/// that a connection does not keep its largest message's size for ever
+/// (the soak saw moxi's RSS climb to 300 MB with 500 clients and values up
+/// to 200 KB).
+fn shrink(buf: &mut BytesMut, large: &mut bool) {
+    if buf.is_empty() && (*large || buf.capacity() > KEPT_BUFFER) {
+        *buf = BytesMut::new();
+        *large = false;
     }
 }
 
