@@ -11,7 +11,7 @@
 //!   closed, an established client is still served, and once the silent
 //!   ones close new clients are accepted again.
 //!
-//! The numbers these tests measure are in docs/reliability-floods.md; run
+//! The numbers these tests measure are in docs/reliability/floods.md; run
 //! with `--nocapture` to see them.
 #![allow(clippy::unwrap_used)]
 

@@ -1,4 +1,4 @@
-//! `moxi-soak`: see `moxi-soak --help` and docs/reliability-crosstalk.md.
+//! `moxi-soak`: see `moxi-soak --help` and docs/reliability/crosstalk.md.
 
 use std::process::ExitCode;
 
