@@ -1,7 +1,7 @@
 //! Compatibility against a real memcached: every request kind encoded by
-//! `encode_request`, every reply read by `decode_response`. Ignored by
-//! default; run with a memcached 1.6.18 listening (binary enabled):
-//! `MEMCACHED_ADDR=127.0.0.1:11211 cargo test -p protocol live -- --ignored`.
+//! `encode_request`, every reply read by `decode_response`, against a
+//! memcached this test starts (Debian's package; skipped when it is not
+//! installed, unless `MOXI_REQUIRE_TOOLS` or `CI` is set).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -153,12 +153,12 @@ fn zero_cas(r: Response) -> Response {
 }
 
 #[test]
-#[ignore = "needs MEMCACHED_ADDR pointing at a live memcached 1.6.18"]
 fn live_memcached_conversation() {
-    let Ok(addr) = std::env::var("MEMCACHED_ADDR") else {
+    if !testkit::require_tool("memcached") {
         return;
-    };
-    let mut sock = TcpStream::connect(addr).unwrap();
+    }
+    let memcached = testkit::Memcached::start(&["-U", "0"]).unwrap();
+    let mut sock = TcpStream::connect(memcached.addr()).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
     let mut wire = BytesMut::new();
     let mut want = Vec::new();
