@@ -74,6 +74,16 @@ impl Drop for InLine {
     }
 }
 
+/// A permit of `gate` for the client `affinity` without waiting: `None`
+/// when none is free or one of the client's requests waits for one.
+pub fn take_now(gate: &Semaphore, affinity: usize) -> Option<SemaphorePermit<'_>> {
+    let key = (gate as *const Semaphore as usize, affinity);
+    if LINES.with(|l| l.borrow().contains_key(&key)) {
+        return None;
+    }
+    gate.try_acquire().ok()
+}
+
 /// A permit of `gate` for the client `affinity`, in the client's order,
 /// waiting at most `wait` (zero: for ever).
 async fn take<'a>(
@@ -81,12 +91,10 @@ async fn take<'a>(
     affinity: usize,
     wait: Duration,
 ) -> Result<SemaphorePermit<'a>, Option<AcquireError>> {
-    let key = (gate as *const Semaphore as usize, affinity);
-    if !LINES.with(|l| l.borrow().contains_key(&key)) {
-        if let Ok(p) = gate.try_acquire() {
-            return Ok(p);
-        }
+    if let Some(p) = take_now(gate, affinity) {
+        return Ok(p);
     }
+    let key = (gate as *const Semaphore as usize, affinity);
     let me = InLine::join(key);
     let line = me.line.clone();
     let permit = bounded(wait, async move {

@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod build;
 pub mod clock;
+pub mod direct;
 pub mod downstream;
 pub mod eject;
 pub mod error;

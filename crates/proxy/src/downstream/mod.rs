@@ -97,6 +97,15 @@ impl Slot {
 /// the connection fails, or the request's deadline passes.
 pub struct ReplyWait(Rc<Slot>);
 
+impl ReplyWait {
+    /// A reply that is already the failure `err`.
+    pub fn failed(err: DownError) -> ReplyWait {
+        let slot = Rc::new(Slot::default());
+        slot.fill(Err(err));
+        ReplyWait(slot)
+    }
+}
+
 impl Future for ReplyWait {
     type Output = DownResult;
 

@@ -17,7 +17,6 @@
 use std::sync::Arc;
 
 use bytes::{Buf, BytesMut};
-use futures_util::stream::StreamExt;
 use futures_util::FutureExt;
 use protocol::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -25,12 +24,13 @@ use tokio::net::TcpStream;
 
 use server::listener::ConnGuard;
 
-use crate::forward::Reply;
 use crate::gateway::Gateway;
 use crate::PoolShared;
 
+mod inflight;
 mod requests;
 
+use inflight::Answer;
 use requests::Requests;
 
 /// What a listening port serves.
@@ -135,8 +135,8 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
             // whether or not the client reads them: a finished request
             // then leaves the wait queue and its server's budget at once,
             // which the worker's other clients share.
-            Some(reply) = q.inflight.next(), if !q.inflight.is_empty() && !closing => {
-                closing = take_ready(&mut q, &mut wbuf, reply);
+            answer = q.inflight.next(), if !q.inflight.is_empty() && !closing => {
+                closing = take_ready(&mut q, &mut wbuf, answer);
                 wbuf_large |= wbuf.len() > KEPT_BUFFER;
                 if closing && wbuf.is_empty() {
                     return;
@@ -182,12 +182,12 @@ fn seat_of(front: &Front) -> Option<(Seat, usize)> {
 
 /// Appends `first` and every reply ready after it to `wbuf`; true when
 /// one of them ends the connection.
-fn take_ready(q: &mut Requests, wbuf: &mut BytesMut, first: Reply) -> bool {
-    let mut closing = append(wbuf, first);
-    while !closing {
+fn take_ready(q: &mut Requests, wbuf: &mut BytesMut, first: Answer) -> bool {
+    let mut closing = first.write(wbuf);
+    while !closing && !q.inflight.is_empty() {
         match q.inflight.next().now_or_never() {
-            Some(Some(r)) => closing = append(wbuf, r),
-            _ => break,
+            Some(answer) => closing = answer.write(wbuf),
+            None => break,
         }
     }
     closing
@@ -217,9 +217,4 @@ async fn read_some(
         buf.reserve(16 * 1024);
     }
     rd.read_buf(buf).await
-}
-
-fn append(wbuf: &mut BytesMut, reply: Reply) -> bool {
-    wbuf.extend_from_slice(&reply.bytes);
-    reply.close
 }

@@ -3,22 +3,18 @@
 //! [`forward::is_barrier`]), and SASL PLAIN on a gateway port picks the
 //! client's bucket.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use bytes::{Bytes, BytesMut};
-use futures_util::stream::FuturesOrdered;
 use protocol::{ascii, binary, Command, Request, Response, Status, StoreMode};
 
+use super::inflight::{InFlight, ReplyFuture};
 use super::{Ctx, Front, Seat};
+use crate::direct::Direct;
 use crate::downstream::DownRequest;
 use crate::error::ClientProtocol;
 use crate::forward::{self, Reply};
 
 /// Most requests of one client in flight before decoding pauses.
 pub(super) const MAX_INFLIGHT: usize = 1024;
-
-type ReplyFuture = Pin<Box<dyn Future<Output = Reply>>>;
 
 enum Decoder {
     Ascii(ascii::RequestDecoder),
@@ -43,7 +39,7 @@ enum Flow {
 pub(super) struct Requests {
     ctx: Ctx,
     decoder: Option<Decoder>,
-    pub(super) inflight: FuturesOrdered<ReplyFuture>,
+    pub(super) inflight: InFlight,
     /// A barrier waiting for the requests before it to be answered.
     held: Option<ReplyFuture>,
     /// False once the client must not be read any more (it left, or
@@ -60,7 +56,7 @@ impl Requests {
         Requests {
             ctx,
             decoder: None,
-            inflight: FuturesOrdered::new(),
+            inflight: InFlight::new(),
             held: None,
             reading: true,
             stopped: false,
@@ -88,7 +84,7 @@ impl Requests {
             return;
         }
         match self.held.take() {
-            Some(barrier) => self.inflight.push_back(barrier),
+            Some(barrier) => self.inflight.push_future(barrier),
             None => {
                 self.draining = false;
                 self.decode_all(rbuf);
@@ -123,14 +119,27 @@ impl Requests {
                 Decoder::Ascii(d) => ascii_step(d, rbuf, ctx),
                 Decoder::Binary(d) => binary_step(d, rbuf, ctx),
             };
+            let step = match step {
+                // A request sent now must not overtake one on the general
+                // path that has not sent its own yet (futures send when
+                // first polled): the direct lane waits for those.
+                Step::Decoded(client, req) => {
+                    request_future(ctx, client, req, self.inflight.general_idle())
+                }
+                other => other,
+            };
             let (f, flow) = match step {
-                Step::More => return,
+                Step::More | Step::Decoded(..) => return,
+                Step::Direct(d) => {
+                    self.inflight.push_direct(d);
+                    continue;
+                }
                 Step::Reply(f, flow) => (f, flow),
             };
             match flow {
-                Flow::More => self.inflight.push_back(f),
+                Flow::More => self.inflight.push_future(f),
                 Flow::Stop => {
-                    self.inflight.push_back(f);
+                    self.inflight.push_future(f);
                     self.reading = false;
                     self.stopped = true;
                     return;
@@ -138,7 +147,7 @@ impl Requests {
                 Flow::Drain => {
                     self.draining = true;
                     if self.inflight.is_empty() {
-                        self.inflight.push_back(f);
+                        self.inflight.push_future(f);
                     } else {
                         self.held = Some(f);
                     }
@@ -153,13 +162,17 @@ enum Step {
     More,
     /// A reply future, and what to do after it.
     Reply(ReplyFuture, Flow),
+    /// A request sent on the direct lane (read and decode on).
+    Direct(Direct),
+    /// A request to hand to [`request_future`].
+    Decoded(ClientProtocol, Request),
 }
 
 fn ready(bytes: BytesMut, close: bool) -> ReplyFuture {
     Box::pin(async move { Reply { bytes, close } })
 }
 
-fn request_future(ctx: &mut Ctx, client: ClientProtocol, req: Request) -> Step {
+fn request_future(ctx: &mut Ctx, client: ClientProtocol, req: Request, direct: bool) -> Step {
     if let (Front::Gateway(g), Command::SaslAuth { mechanism, data }) = (&ctx.front, &req.command) {
         let reply = match plain_credentials(mechanism, data) {
             Some((user, password)) => g.authenticate(user, password),
@@ -187,6 +200,14 @@ fn request_future(ctx: &mut Ctx, client: ClientProtocol, req: Request) -> Step {
         Flow::Drain
     } else {
         Flow::More
+    };
+    let req = if direct && flow == Flow::More {
+        match Direct::start(&topo, client, req, affinity) {
+            Ok(direct) => return Step::Direct(direct),
+            Err(req) => req,
+        }
+    } else {
+        req
     };
     Step::Reply(Box::pin(forward::handle(topo, client, req, affinity)), flow)
 }
@@ -219,7 +240,7 @@ fn ascii_step(d: &mut ascii::RequestDecoder, rbuf: &mut BytesMut, ctx: &mut Ctx)
             Step::Reply(ready(out, false), Flow::More)
         }
         Ok(Some(ascii::Decoded::TooLarge(req))) => too_large(ctx, ClientProtocol::Ascii, req),
-        Ok(Some(ascii::Decoded::Request(req))) => request_future(ctx, ClientProtocol::Ascii, req),
+        Ok(Some(ascii::Decoded::Request(req))) => Step::Decoded(ClientProtocol::Ascii, req),
     }
 }
 
@@ -241,7 +262,7 @@ fn binary_step(d: &mut binary::RequestDecoder, rbuf: &mut BytesMut, ctx: &mut Ct
             Step::Reply(ready(out, false), Flow::More)
         }
         Ok(Some(binary::Decoded::TooLarge(req))) => too_large(ctx, ClientProtocol::Binary, req),
-        Ok(Some(binary::Decoded::Request(req))) => request_future(ctx, ClientProtocol::Binary, req),
+        Ok(Some(binary::Decoded::Request(req))) => Step::Decoded(ClientProtocol::Binary, req),
     }
 }
 
