@@ -162,15 +162,45 @@ impl Topology {
             .map(|_| Memcached::start(opts.memcached_args))
             .collect::<io::Result<Vec<_>>>()?;
         let mc_ports: Vec<u16> = memcached.iter().map(|m| m.addr().port()).collect();
-        let ports = free_ports(shape.pools())?;
-        let cluster = shape.cluster(&ports, &mc_ports);
-        let moxi = spawn_moxi(moxi, &cluster, opts.behaviors, &ports, opts.moxi_args)?;
-        Ok(Topology {
-            entry: local(ports[0]),
-            moxi,
-            memcached,
-        })
+        // A port free a moment ago may be taken (by a server of a test
+        // running beside this one) before moxi binds it; moxi then exits,
+        // or the readiness check is answered by the other server. So
+        // every port must answer `version` as moxi, or it starts again.
+        let mut last = None;
+        for _ in 0..3 {
+            let ports = free_ports(shape.pools())?;
+            let cluster = shape.cluster(&ports, &mc_ports);
+            match spawn_moxi(moxi, &cluster, opts.behaviors, &ports, opts.moxi_args) {
+                Ok(mut child) => {
+                    let all_moxi = ports.iter().all(|&p| answers_as_moxi(local(p)));
+                    if all_moxi && child.is_running() {
+                        return Ok(Topology {
+                            entry: local(ports[0]),
+                            moxi: child,
+                            memcached,
+                        });
+                    }
+                    last = Some(io::Error::other("moxi's ports were taken"));
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("moxi did not start")))
     }
+}
+
+/// Whether the server at `addr` answers `version` as moxi.
+pub fn answers_as_moxi(addr: SocketAddr) -> bool {
+    use std::io::{BufRead, BufReader, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+    let mut line = String::new();
+    s.write_all(b"version\r\n").is_ok()
+        && BufReader::new(s).read_line(&mut line).is_ok()
+        && line.starts_with("VERSION ")
+        && line.contains("moxi")
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 //! moxi child processes on free ports, and readiness by connect-retry.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::time::Duration;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use testkit::{ChildServer, Memcached};
 
@@ -60,25 +59,12 @@ pub fn moxi_on_free_port(args: impl Fn(u16) -> Vec<String>) -> (ChildServer, Soc
         let port = free_ports(1)[0];
         let addr = local(port);
         if let Ok(mut moxi) = ChildServer::spawn(MOXI, args(port), addr) {
-            if answers_as_moxi(addr) && moxi.is_running() {
+            if testkit::topology::answers_as_moxi(addr) && moxi.is_running() {
                 return (moxi, addr);
             }
         }
     }
     panic!("no port for moxi after 3 tries");
-}
-
-fn answers_as_moxi(addr: SocketAddr) -> bool {
-    use std::io::{BufRead, BufReader, Write};
-    let Ok(mut s) = TcpStream::connect(addr) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut line = String::new();
-    s.write_all(b"version\r\n").is_ok()
-        && BufReader::new(s).read_line(&mut line).is_ok()
-        && line.starts_with("VERSION ")
-        && line.contains("moxi")
 }
 
 /// For each `module => Shape`, a module with the tests `ascii_downstream`
