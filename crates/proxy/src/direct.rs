@@ -17,12 +17,12 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::BytesMut;
-use protocol::{Command, Get, Request, Response};
+use protocol::{Command, Request, Response};
 
 use crate::downstream::{deadline, DownRequest, DownResult, ReplyWait};
-use crate::error::{failure_reply, ClientProtocol, DownError};
-use crate::forward::{encode, normalize, MAX_DROPPED_RESENDS};
-use crate::keyed::command_key;
+use crate::error::{ClientProtocol, DownError};
+use crate::forward::{after_result, answer, Resends};
+use crate::keyed::{command_key, one_key_get, one_key_hit, one_reply};
 use crate::pool;
 use crate::topology::{DownstreamProtocol, Topology};
 
@@ -37,13 +37,10 @@ pub struct Direct {
     /// Holds a place among the pool's `downstream_max` (given back on drop).
     gated: bool,
     wait: ReplyWait,
-    /// `downstream_retry` re-sends left.
-    retries: u32,
-    /// Re-sends after the connection was lost behind another request.
-    dropped: u32,
+    resends: Resends,
 }
 
-/// What the direct lane takes; `None`: the general path.
+/// Whether the direct lane takes `req` (otherwise: the general path).
 fn eligible(topo: &Topology, client: ClientProtocol, req: &Request) -> bool {
     let plain = !topo.features.front.config().enabled() && topo.features.optimize_set.is_empty();
     if !plain || topo.is_vbucket() || topo.unserved().is_some() {
@@ -112,8 +109,7 @@ impl Direct {
             started,
             gated,
             wait,
-            retries: topo.timeouts.retries,
-            dropped: 0,
+            resends: Resends::new(topo),
         })
     }
 
@@ -125,41 +121,25 @@ impl Direct {
                 Poll::Ready(r) => r,
                 Poll::Pending => return Poll::Pending,
             };
-            if !self.resend_after(&result) {
-                if result == Err(DownError::Timeout) {
-                    let (topo, server) = (&self.topo, self.server);
-                    topo.bump(|s| &s.tot_downstream_timeout);
-                    pool::discard(topo, server, self.affinity);
-                }
+            if !self.resends.again(&self.topo, &result) {
+                after_result(&self.topo, self.server, self.affinity, &result);
                 return Poll::Ready(result);
             }
+            self.resend();
         }
     }
 
-    /// Re-sends after a lost connection as `forward::send` does; false when
-    /// `result` is final.
-    fn resend_after(&mut self, result: &DownResult) -> bool {
-        if self.topo.timeouts.retries == 0 {
-            return false;
-        }
-        match result {
-            Err(DownError::Dropped) if self.dropped < MAX_DROPPED_RESENDS => self.dropped += 1,
-            Err(DownError::Closed | DownError::Write | DownError::Dropped) if self.retries > 0 => {
-                self.retries -= 1
-            }
-            _ => return false,
-        }
+    /// Sends the request again, as `forward::send_once` would.
+    fn resend(&mut self) {
         let topo = &self.topo;
-        topo.bump(|s| &s.tot_retry);
-        let down = down_request(topo, &self.req);
         self.wait = if topo.is_down(self.server) {
             topo.bump(|s| &s.tot_downstream_connect_interval);
             ReplyWait::failed(DownError::Connect)
         } else {
             let deadline = deadline(Instant::now(), topo.timeouts.downstream);
+            let down = down_request(topo, &self.req);
             pool::conn(topo, self.server, self.affinity).send(down, deadline)
         };
-        true
     }
 
     /// Writes the client's reply for `result` to `out`, and counts the
@@ -176,40 +156,23 @@ impl Direct {
             &one
         };
         let took = self.started.elapsed();
-        let topo = &self.topo;
-        crate::metrics::observe(&self.req, frames, took);
-        let cmd = crate::metrics::command_index(&self.req);
-        topo.runtime.answered(cmd, took, topo.timeouts.time_stats);
-        crate::features::observe(topo, &self.req, frames);
-        encode(self.client, &self.req, frames, out);
+        answer(&self.topo, self.client, &self.req, frames, took, out);
     }
 
     /// The reply for the client, as `keyed.rs` makes it, and whether an
     /// `END` follows it (a get's hit).
     fn reply(&self, result: DownResult) -> (Response, bool) {
         if let Command::Get(get) = &self.req.command {
-            // A one-key ascii get: a failed server reads as a miss.
-            let key = get.keys.first();
-            let hit = result.ok().and_then(|frames| {
-                frames.into_iter().find_map(|f| match f {
-                    Response::Value(v) if Some(&v.key) == key => Some(Response::Value(v)),
-                    _ => None,
-                })
-            });
-            return match hit {
+            return match get.keys.first().and_then(|k| one_key_hit(result, k)) {
                 Some(v) => (v, true),
                 None => (Response::End, false),
             };
         }
         let host = Some(self.topo.host(self.server));
-        let reply = match result {
-            Ok(frames) => match frames.into_iter().next() {
-                Some(f) => normalize(&self.req.command, f),
-                None => failure_reply(&DownError::Protocol, host, self.client),
-            },
-            Err(e) => failure_reply(&e, host, self.client),
-        };
-        (reply, false)
+        (
+            one_reply(&self.req.command, result, host, self.client),
+            false,
+        )
     }
 }
 
@@ -223,24 +186,11 @@ impl Drop for Direct {
     }
 }
 
-/// The request sent downstream: loud; a one-key get to a binary server is
-/// one GETK (GATK), to an ascii server `get`/`gets`/`gat`/`gats`.
+/// The request sent downstream: loud, and for a one-key get as
+/// [`one_key_get`] makes it.
 fn down_request(topo: &Topology, req: &Request) -> DownRequest {
-    match (&req.command, topo.protocol) {
-        (Command::Get(get), DownstreamProtocol::Binary) => {
-            DownRequest::One(Request::new(Command::Get(Get {
-                kind: get.kind,
-                keys: get.keys.clone(),
-                exptime: get.exptime,
-                with_key: true,
-            })))
-        }
-        (Command::Get(get), DownstreamProtocol::Ascii) => DownRequest::MultiGet {
-            kind: get.kind,
-            exptime: get.exptime,
-            keys: get.keys.clone().into(),
-            vbuckets: Vec::new(),
-        },
+    match &req.command {
+        Command::Get(get) => one_key_get(topo, get),
         _ => {
             let mut down = req.clone();
             down.quiet = false;

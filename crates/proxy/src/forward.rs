@@ -31,23 +31,18 @@ pub struct Reply {
 pub const VERSION: &str = concat!("1.6.18-moxi-", env!("CARGO_PKG_VERSION"));
 
 /// Sends one request to one server, with `downstream_timeout` and moxi's
-/// `downstream_retry` re-sends when a connection turns out to be closed. A
-/// request that lost its connection through another request's failure
-/// ([`DownError::Dropped`]) is re-sent without using up its retry, up to
-/// [`MAX_DROPPED_RESENDS`] times (with `downstream_retry=0`, never).
+/// `downstream_retry` re-sends when a connection turns out to be closed
+/// ([`Resends`]).
 pub async fn send(topo: &Topology, server: usize, affinity: usize, req: DownRequest) -> DownResult {
-    let mut left = topo.timeouts.retries;
-    if left == 0 {
+    let mut resends = Resends::new(topo);
+    if !resends.enabled() {
         return send_once(topo, server, affinity, req).await;
     }
-    let mut dropped = 0;
     loop {
-        match send_once(topo, server, affinity, req.clone()).await {
-            Err(DownError::Dropped) if dropped < MAX_DROPPED_RESENDS => dropped += 1,
-            Err(DownError::Closed | DownError::Write | DownError::Dropped) if left > 0 => left -= 1,
-            other => return other,
+        let result = send_once(topo, server, affinity, req.clone()).await;
+        if !resends.again(topo, &result) {
+            return result;
         }
-        topo.bump(|s| &s.tot_retry);
     }
 }
 
@@ -55,6 +50,75 @@ pub async fn send(topo: &Topology, server: usize, affinity: usize, req: DownRequ
 /// lost through another request's failure: bounded, in case every
 /// connection to the server keeps failing that way.
 pub const MAX_DROPPED_RESENDS: u32 = 4;
+
+/// moxi's re-send rule for one request: after a closed connection or a
+/// failed write, `downstream_retry` more times; after losing its connection
+/// through another request's failure ([`DownError::Dropped`]), again
+/// without using that up, up to [`MAX_DROPPED_RESENDS`] times. With
+/// `downstream_retry=0`, never.
+pub struct Resends {
+    /// `downstream_retry` is not 0.
+    allowed: bool,
+    left: u32,
+    dropped: u32,
+}
+
+impl Resends {
+    /// The re-sends `topo` allows a new request.
+    pub fn new(topo: &Topology) -> Resends {
+        Resends {
+            allowed: topo.timeouts.retries > 0,
+            left: topo.timeouts.retries,
+            dropped: 0,
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        self.allowed
+    }
+
+    /// Whether to send again after `result`; counts the re-send.
+    pub fn again(&mut self, topo: &Topology, result: &DownResult) -> bool {
+        if !self.enabled() {
+            return false;
+        }
+        match result {
+            Err(DownError::Dropped) if self.dropped < MAX_DROPPED_RESENDS => self.dropped += 1,
+            Err(DownError::Closed | DownError::Write | DownError::Dropped) if self.left > 0 => {
+                self.left -= 1
+            }
+            _ => return false,
+        }
+        topo.bump(|s| &s.tot_retry);
+        true
+    }
+}
+
+/// After a request's final result: a timeout is counted and the connection
+/// it waited on leaves the pool.
+pub fn after_result(topo: &Topology, server: usize, affinity: usize, result: &DownResult) {
+    if *result == Err(DownError::Timeout) {
+        topo.bump(|s| &s.tot_downstream_timeout);
+        pool::discard(topo, server, affinity);
+    }
+}
+
+/// Counts an answered request (metrics, `stats proxy` timings, key stats)
+/// and encodes its reply frames for the client.
+pub fn answer(
+    topo: &Topology,
+    client: ClientProtocol,
+    req: &Request,
+    frames: &[Response],
+    took: std::time::Duration,
+    out: &mut BytesMut,
+) {
+    crate::metrics::observe(req, frames, took);
+    let cmd = crate::metrics::command_index(req);
+    topo.runtime.answered(cmd, took, topo.timeouts.time_stats);
+    crate::features::observe(topo, req, frames);
+    encode(client, req, frames, out);
+}
 
 async fn send_once(
     topo: &Topology,
@@ -70,10 +134,7 @@ async fn send_once(
     let _slot = crate::gate::server_slot(topo, server, affinity).await?;
     let deadline = crate::downstream::deadline(std::time::Instant::now(), topo.timeouts.downstream);
     let result = pool::conn(topo, server, affinity).send(req, deadline).await;
-    if result == Err(DownError::Timeout) {
-        topo.bump(|s| &s.tot_downstream_timeout);
-        pool::discard(topo, server, affinity);
-    }
+    after_result(topo, server, affinity, &result);
     result
 }
 
@@ -162,12 +223,14 @@ pub async fn handle(
             }]
         }
     };
-    let took = started.elapsed();
-    crate::metrics::observe(&req, &frames, took);
-    let cmd = crate::metrics::command_index(&req);
-    topo.runtime.answered(cmd, took, topo.timeouts.time_stats);
-    crate::features::observe(&topo, &req, &frames);
-    encode(client, &req, &frames, &mut out.bytes);
+    answer(
+        &topo,
+        client,
+        &req,
+        &frames,
+        started.elapsed(),
+        &mut out.bytes,
+    );
     out
 }
 

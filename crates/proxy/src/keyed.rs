@@ -128,18 +128,36 @@ pub async fn keyed(
         _ => false,
     };
     let sent = send_keyed(topo, key.as_bytes(), affinity, DownRequest::One(down)).await;
-    match &sent.result {
-        Ok(frames) => match frames.first() {
-            Some(Response::Value(v)) if b2b_touch => Response::Value(Value {
-                key: key.clone(),
-                flags: v.flags,
-                cas: v.cas,
-                data: bytes::Bytes::new(),
-            }),
-            Some(f) => normalize(&req.command, f.clone()),
-            None => failure_reply(&DownError::Protocol, sent.host(topo), client),
+    if b2b_touch {
+        if let Ok(frames) = &sent.result {
+            if let Some(Response::Value(v)) = frames.first() {
+                return Response::Value(Value {
+                    key: key.clone(),
+                    flags: v.flags,
+                    cas: v.cas,
+                    data: bytes::Bytes::new(),
+                });
+            }
+        }
+    }
+    let host = sent.host(topo);
+    one_reply(&req.command, sent.result, host, client)
+}
+
+/// The client's reply to a keyed command from its server's `result`:
+/// normalised to the command, or moxi's failure line naming `host`.
+pub fn one_reply(
+    cmd: &Command,
+    result: DownResult,
+    host: Option<&str>,
+    client: ClientProtocol,
+) -> Response {
+    match result {
+        Ok(frames) => match frames.into_iter().next() {
+            Some(f) => normalize(cmd, f),
+            None => failure_reply(&DownError::Protocol, host, client),
         },
-        Err(e) => failure_reply(e, sent.host(topo), client),
+        Err(e) => failure_reply(&e, host, client),
     }
 }
 
@@ -256,30 +274,40 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
 async fn single_key_get(topo: &Topology, get: &Get, key: &Key, affinity: usize) -> Vec<Response> {
     let mut out = Vec::with_capacity(2);
     if let Some(t) = topo.locate(key.as_bytes()) {
-        let down = match topo.protocol {
-            DownstreamProtocol::Binary => DownRequest::One(Request::new(Command::Get(Get {
-                kind: get.kind,
-                keys: vec![key.clone()],
-                exptime: get.exptime,
-                with_key: true,
-            }))),
-            DownstreamProtocol::Ascii => DownRequest::MultiGet {
-                kind: get.kind,
-                exptime: get.exptime,
-                keys: std::sync::Arc::from([key.clone()]),
-                vbuckets: Vec::new(),
-            },
-        };
-        if let Ok(frames) = send(topo, t.server, affinity, down).await {
-            let hit = frames.into_iter().find_map(|f| match f {
-                Response::Value(v) if v.key == *key => Some(Response::Value(v)),
-                _ => None,
-            });
-            out.extend(hit);
-        }
+        let result = send(topo, t.server, affinity, one_key_get(topo, get)).await;
+        out.extend(one_key_hit(result, key));
     }
     out.push(Response::End);
     out
+}
+
+/// The request for a one-key ascii get (`get.keys` holds the key): one
+/// loud GETK (GATK) to a binary server, `get`/`gets`/`gat`/`gats` to an
+/// ascii one.
+pub fn one_key_get(topo: &Topology, get: &Get) -> DownRequest {
+    match topo.protocol {
+        DownstreamProtocol::Binary => DownRequest::One(Request::new(Command::Get(Get {
+            kind: get.kind,
+            keys: get.keys.clone(),
+            exptime: get.exptime,
+            with_key: true,
+        }))),
+        DownstreamProtocol::Ascii => DownRequest::MultiGet {
+            kind: get.kind,
+            exptime: get.exptime,
+            keys: get.keys.clone().into(),
+            vbuckets: Vec::new(),
+        },
+    }
+}
+
+/// The hit for `key` in a one-key get's `result`; a failure reads as a
+/// miss, as moxi's ascii gets do.
+pub fn one_key_hit(result: DownResult, key: &Key) -> Option<Response> {
+    result.ok()?.into_iter().find_map(|f| match f {
+        Response::Value(v) if v.key == *key => Some(Response::Value(v)),
+        _ => None,
+    })
 }
 
 fn group(topo: &Topology, keys: Vec<Key>, failure: &mut Failure) -> Groups {
