@@ -8,8 +8,11 @@
 //! inventory 5.6). A multi-get re-sends only the keys refused; the others'
 //! hits are kept, so each hit is returned once.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
+use foldhash::{HashSet, HashSetExt};
 use futures_util::future::join_all;
 use protocol::{Command, Get, GetKind, Key, Request, Response, Status, Value};
 
@@ -200,8 +203,33 @@ pub async fn single_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Resp
     }
 }
 
-/// One round of a multi-get: the keys for each server, with their vBuckets.
-type Groups = HashMap<usize, (Vec<Key>, Vec<u16>)>;
+/// One round of a multi-get: the keys for each server (by server index),
+/// with their vBuckets.
+type Groups = Vec<(Vec<Key>, Vec<u16>)>;
+
+/// A multi-get's hit, found in a set by its key: the key is not copied
+/// out of the value to index it.
+struct Hit(Value);
+
+impl Borrow<Key> for Hit {
+    fn borrow(&self) -> &Key {
+        &self.0.key
+    }
+}
+
+impl Hash for Hit {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.key.hash(state)
+    }
+}
+
+impl PartialEq for Hit {
+    fn eq(&self, other: &Hit) -> bool {
+        self.0.key == other.0.key
+    }
+}
+
+impl Eq for Hit {}
 
 /// A multi-get's first failure, as the ascii line that replaces `END` in
 /// vBucket pools.
@@ -222,6 +250,8 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
     if let ([key], false) = (&get.keys[..], topo.is_vbucket()) {
         return single_key_get(topo, get, key, affinity).await;
     }
+    // foldhash, not SipHash: these sets live for one request, and hashing
+    // a hundred keys twice with SipHash was a tenth of a multi-get's cost.
     let mut seen: HashSet<&Key> = HashSet::with_capacity(get.keys.len());
     let mut todo: Vec<Key> = Vec::with_capacity(get.keys.len());
     for key in &get.keys {
@@ -233,7 +263,7 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
         .add(get.keys.len() as u64, |s| &s.tot_multiget_keys);
     let repeats = (get.keys.len() - todo.len()) as u64;
     topo.runtime.add(repeats, |s| &s.tot_multiget_keys_dedupe);
-    let mut hits: HashMap<Key, Value> = HashMap::new();
+    let mut hits: HashSet<Hit> = HashSet::with_capacity(todo.len());
     let mut failure: Failure = None;
     let mut retries = 0;
     while !todo.is_empty() {
@@ -255,11 +285,16 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
         topo.bump(|s| &s.tot_retry_vbucket);
         todo = refused;
     }
-    let mut out: Vec<Response> = get
-        .keys
-        .iter()
-        .filter_map(|k| hits.get(k).cloned().map(Response::Value))
-        .collect();
+    let mut out: Vec<Response> = Vec::with_capacity(hits.len() + 1);
+    for key in get.keys.iter() {
+        // A key asked once moves its hit out; a repeated one copies it.
+        let hit = if repeats == 0 {
+            hits.take(key).map(|h| h.0)
+        } else {
+            hits.get(key).map(|h| h.0.clone())
+        };
+        out.extend(hit.map(Response::Value));
+    }
     match failure {
         Some(line) if topo.is_vbucket() => out.push(line),
         _ => out.push(Response::End),
@@ -311,11 +346,16 @@ pub fn one_key_hit(result: DownResult, key: &Key) -> Option<Response> {
 }
 
 fn group(topo: &Topology, keys: Vec<Key>, failure: &mut Failure) -> Groups {
-    let mut groups = Groups::new();
+    let mut groups: Groups = std::iter::repeat_with(Default::default)
+        .take(topo.servers.len())
+        .collect();
     for key in keys {
         match topo.locate(key.as_bytes()) {
             Some(t) => {
-                let (keys, vbuckets) = groups.entry(t.server).or_default();
+                let Some((keys, vbuckets)) = groups.get_mut(t.server) else {
+                    note(failure, topo, &DownError::Connect, None);
+                    continue;
+                };
                 keys.push(key);
                 if let Some(vb) = t.vbucket {
                     vbuckets.push(vb);
@@ -334,21 +374,27 @@ async fn fetch(
     get: &Get,
     affinity: usize,
     groups: Groups,
-    hits: &mut HashMap<Key, Value>,
+    hits: &mut HashSet<Hit>,
     failure: &mut Failure,
 ) -> Vec<Key> {
-    let requests = groups.into_iter().map(|(server, (keys, vbuckets))| {
-        let vbs: HashMap<Key, u16> = keys.iter().cloned().zip(vbuckets.iter().copied()).collect();
-        let down = DownRequest::MultiGet {
-            kind: get.kind,
-            exptime: get.exptime,
-            keys: keys.into(),
-            vbuckets,
-        };
-        async move { (server, vbs, send(topo, server, affinity, down).await) }
-    });
+    let requests = groups
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (keys, _))| !keys.is_empty())
+        .map(|(server, (keys, vbuckets))| {
+            let keys: Arc<[Key]> = keys.into();
+            // Kept to find a refused key's vBucket (rare: a linear search).
+            let asked = (keys.clone(), vbuckets.clone());
+            let down = DownRequest::MultiGet {
+                kind: get.kind,
+                exptime: get.exptime,
+                keys,
+                vbuckets,
+            };
+            async move { (server, asked, send(topo, server, affinity, down).await) }
+        });
     let mut refused = Vec::new();
-    for (server, vbs, result) in join_all(requests).await {
+    for (server, (keys, vbuckets), result) in join_all(requests).await {
         let frames = match result {
             Ok(frames) => frames,
             Err(e) => {
@@ -359,14 +405,15 @@ async fn fetch(
         for f in frames {
             match f {
                 Response::Value(v) => {
-                    hits.insert(v.key.clone(), v);
+                    hits.replace(Hit(v));
                 }
                 Response::Status {
                     status: Status::NotMyVbucket,
                     message,
                 } => {
                     let key = Key(message);
-                    if let Some(&vb) = vbs.get(&key) {
+                    let at = keys.iter().position(|k| *k == key);
+                    if let Some(&vb) = at.and_then(|i| vbuckets.get(i)) {
                         topo.not_my_vbucket(vb, server);
                         refused.push(key);
                     }
