@@ -10,8 +10,6 @@
 //!   length ("10" decr 1 → "9 "); otherwise a fresh item holds just the
 //!   digits. Both keep flags and exptime and get a new CAS.
 
-use bytes::{Bytes, BytesMut};
-
 use crate::engine::Engine;
 use crate::expiry::Now;
 use crate::item::{ArithOutcome, Entry};
@@ -69,13 +67,13 @@ impl Engine {
         let Some(e) = shard.lookup(d.key, &d.now, None) else {
             return self.arith_missing(shard, budget, d);
         };
-        if e.data.is_empty() {
+        if e.data().is_empty() {
             return Step::Done(ArithOutcome::NonNumeric);
         }
-        if d.cas != 0 && d.cas != e.cas {
+        if d.cas != 0 && d.cas != e.cas() {
             return Step::Done(ArithOutcome::Exists);
         }
-        let Some(old) = parse_counter(&e.data) else {
+        let Some(old) = parse_counter(e.data()) else {
             return Step::Done(ArithOutcome::NonNumeric);
         };
         let value = if d.incr {
@@ -85,23 +83,24 @@ impl Engine {
         };
         let digits = value.to_string();
         let cas;
-        if digits.len() <= e.data.len() {
-            let mut data = BytesMut::with_capacity(e.data.len());
-            data.extend_from_slice(digits.as_bytes());
-            data.resize(e.data.len(), b' ');
-            e.data = data.freeze();
+        if digits.len() <= e.data().len() {
+            // memcached rewrites the value in place, padded with spaces.
+            let data = e.data_mut();
+            data.fill(b' ');
+            data[..digits.len()].copy_from_slice(digits.as_bytes());
             cas = self.next_cas();
-            e.cas = cas;
+            e.set_cas(cas);
             shard.refresh(d.key, d.now.rel, d.tick);
         } else {
-            let (flags, exptime, old_size) = (e.flags, e.exptime, e.size);
+            let (flags, exptime, old_size) =
+                (e.flags(), e.exptime(), e.size(self.config().cas_enabled));
             let size = self.item_size(d.key.len(), flags, digits.len());
             let need = size.saturating_sub(old_size);
             if !budget.take(need) {
                 return Step::Need(need);
             }
             cas = self.next_cas();
-            shard.link(d.key, counter_entry(d, digits, flags, exptime, cas, size));
+            shard.link(counter_entry(d, &digits, flags, exptime, cas), d.tick);
         }
         if d.incr {
             shard.stats.incr_hits += 1;
@@ -131,7 +130,7 @@ impl Engine {
             return Step::Need(size);
         }
         let cas = self.next_cas();
-        shard.link(d.key, counter_entry(d, digits, 0, exptime, cas, size));
+        shard.link(counter_entry(d, &digits, 0, exptime, cas), d.tick);
         Step::Done(ArithOutcome::Value {
             value: initial,
             cas,
@@ -139,24 +138,8 @@ impl Engine {
     }
 }
 
-fn counter_entry(
-    d: &Delta<'_>,
-    digits: String,
-    flags: u32,
-    exptime: u64,
-    cas: u64,
-    size: usize,
-) -> Entry {
-    Entry {
-        data: Bytes::from(digits),
-        flags,
-        exptime,
-        time: d.now.rel,
-        cas,
-        size,
-        access: d.tick,
-        fetched: false,
-    }
+fn counter_entry(d: &Delta<'_>, digits: &str, flags: u32, exptime: u64, cas: u64) -> Entry {
+    Entry::new(d.key, &[digits.as_bytes()], flags, exptime, d.now.rel, cas)
 }
 
 /// C `isspace` in the C locale.

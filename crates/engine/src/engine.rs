@@ -49,7 +49,7 @@ impl Engine {
         let memory = Arc::new(Memory::new(config.max_bytes));
         let n = config.shards.max(1).next_power_of_two();
         let shards = (0..n)
-            .map(|_| Padded(Mutex::new(Shard::new(memory.clone()))))
+            .map(|_| Padded(Mutex::new(Shard::new(memory.clone(), config.cas_enabled))))
             .collect();
         Engine {
             timebase: Timebase::new(clock.unix_now()),
@@ -112,7 +112,7 @@ impl Engine {
         let mut shard = self.lock(self.shard_of(key));
         shard.stats.cmd_touch += 1;
         let item = shard.lookup(key, &now, Some(tick)).map(|e| {
-            e.exptime = exptime;
+            e.set_exptime(exptime);
             e.to_item()
         });
         match item {
@@ -137,7 +137,7 @@ impl Engine {
     pub fn delete(&self, key: &[u8], cas: u64) -> DeleteOutcome {
         let now = self.now();
         let mut shard = self.lock(self.shard_of(key));
-        let current = shard.lookup(key, &now, None).map(|e| e.cas);
+        let current = shard.lookup(key, &now, None).map(|e| e.cas());
         match current {
             None => {
                 shard.stats.delete_misses += 1;

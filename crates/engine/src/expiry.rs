@@ -109,13 +109,13 @@ impl Now {
         if self.oldest_live == 0 || self.oldest_live > self.rel {
             return false;
         }
-        e.time <= self.oldest_live
-            || (self.oldest_cas != 0 && e.cas != 0 && e.cas < self.oldest_cas)
+        e.time() <= self.oldest_live
+            || (self.oldest_cas != 0 && e.cas() != 0 && e.cas() < self.oldest_cas)
     }
 
     /// True when the entry's exptime has passed.
     pub(crate) fn is_expired(&self, e: &Entry) -> bool {
-        e.exptime != 0 && e.exptime <= self.rel
+        e.exptime() != 0 && e.exptime() <= self.rel
     }
 
     /// Flushed or expired.

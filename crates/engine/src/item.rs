@@ -82,37 +82,170 @@ pub fn item_size(nkey: usize, flags: u32, nvalue: usize, cas_enabled: bool) -> u
     ITEM_HEADER_LEN + nkey + 1 + suffix + nvalue + 2 + cas
 }
 
-/// A stored item inside a shard.
-#[derive(Clone, Debug)]
+/// A stored item inside a shard: one allocation holding a header, the key
+/// and the value (memcached's item layout, without the slab chunk's
+/// rounding). The value is copied in on store and out on a hit, so an item
+/// never keeps a connection's read buffer alive and is charged what it
+/// holds.
+///
+/// Header: CAS (8 bytes), client flags (4), relative exptime (4), relative
+/// time of the last link or update (4; memcached `it->time`), key length
+/// (2), flag bits (1).
 pub(crate) struct Entry {
-    /// The value.
-    pub(crate) data: Bytes,
-    /// Client flags.
-    pub(crate) flags: u32,
-    /// Relative expiry; 0 never.
-    pub(crate) exptime: u64,
-    /// Relative time it was linked or last updated (memcached `it->time`),
-    /// compared against the flush watermark.
-    pub(crate) time: u64,
-    /// CAS unique; 0 when CAS is disabled.
-    pub(crate) cas: u64,
-    /// Bytes charged ([`item_size`]).
-    pub(crate) size: usize,
-    /// Recency stamp (engine nanoseconds) for cross-shard LRU.
-    pub(crate) access: u64,
-    /// Read at least once since linked (memcached `ITEM_FETCHED`).
-    pub(crate) fetched: bool,
+    buf: Box<[u8]>,
 }
 
+const CAS: usize = 0;
+const FLAGS: usize = 8;
+const EXPTIME: usize = 12;
+const TIME: usize = 16;
+const KEY_LEN: usize = 20;
+const BITS: usize = 22;
+const HEADER: usize = 23;
+/// Read at least once since linked (memcached `ITEM_FETCHED`).
+const FETCHED: u8 = 1;
+
 impl Entry {
-    /// The caller-facing copy (a `Bytes` clone, no data copy).
-    pub(crate) fn to_item(&self) -> Item {
-        Item {
-            flags: self.flags,
-            cas: self.cas,
-            data: self.data.clone(),
+    /// An unfetched entry for `key` whose value is `parts` joined.
+    /// Relative times past `u32::MAX` seconds (136 years) are kept as that.
+    pub(crate) fn new(
+        key: &[u8],
+        parts: &[&[u8]],
+        flags: u32,
+        exptime: u64,
+        time: u64,
+        cas: u64,
+    ) -> Entry {
+        let len = HEADER + key.len() + parts.iter().map(|p| p.len()).sum::<usize>();
+        let mut buf = Vec::with_capacity(len);
+        buf.extend_from_slice(&cas.to_le_bytes());
+        buf.extend_from_slice(&flags.to_le_bytes());
+        buf.extend_from_slice(&rel32(exptime).to_le_bytes());
+        buf.extend_from_slice(&rel32(time).to_le_bytes());
+        // Keys are at most 250 bytes (checked by every caller's protocol).
+        let key_len = u16::try_from(key.len()).unwrap_or(u16::MAX);
+        buf.extend_from_slice(&key_len.to_le_bytes());
+        buf.push(0);
+        buf.extend_from_slice(&key[..usize::from(key_len)]);
+        for part in parts {
+            buf.extend_from_slice(part);
+        }
+        Entry {
+            buf: buf.into_boxed_slice(),
         }
     }
+
+    /// A placeholder for a freed slot (no allocation).
+    pub(crate) fn empty() -> Entry {
+        Entry {
+            buf: Box::default(),
+        }
+    }
+
+    fn key_len(&self) -> usize {
+        usize::from(u16::from_le_bytes([
+            self.buf[KEY_LEN],
+            self.buf[KEY_LEN + 1],
+        ]))
+    }
+
+    fn u32_at(&self, at: usize) -> u32 {
+        let mut b = [0; 4];
+        b.copy_from_slice(&self.buf[at..at + 4]);
+        u32::from_le_bytes(b)
+    }
+
+    fn set_u32_at(&mut self, at: usize, v: u32) {
+        self.buf[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    pub(crate) fn key(&self) -> &[u8] {
+        if self.buf.is_empty() {
+            return &[];
+        }
+        &self.buf[HEADER..HEADER + self.key_len()]
+    }
+
+    pub(crate) fn data(&self) -> &[u8] {
+        if self.buf.is_empty() {
+            return &[];
+        }
+        &self.buf[HEADER + self.key_len()..]
+    }
+
+    /// The value, to rewrite in place (incr/decr that keeps the length).
+    pub(crate) fn data_mut(&mut self) -> &mut [u8] {
+        let at = HEADER + self.key_len();
+        &mut self.buf[at..]
+    }
+
+    pub(crate) fn cas(&self) -> u64 {
+        let mut b = [0; 8];
+        b.copy_from_slice(&self.buf[CAS..CAS + 8]);
+        u64::from_le_bytes(b)
+    }
+
+    pub(crate) fn set_cas(&mut self, cas: u64) {
+        self.buf[CAS..CAS + 8].copy_from_slice(&cas.to_le_bytes());
+    }
+
+    pub(crate) fn flags(&self) -> u32 {
+        self.u32_at(FLAGS)
+    }
+
+    /// Relative expiry; 0 never.
+    pub(crate) fn exptime(&self) -> u64 {
+        u64::from(self.u32_at(EXPTIME))
+    }
+
+    pub(crate) fn set_exptime(&mut self, exptime: u64) {
+        self.set_u32_at(EXPTIME, rel32(exptime));
+    }
+
+    /// Relative time it was linked or last updated, compared against the
+    /// flush watermark.
+    pub(crate) fn time(&self) -> u64 {
+        u64::from(self.u32_at(TIME))
+    }
+
+    pub(crate) fn set_time(&mut self, time: u64) {
+        self.set_u32_at(TIME, rel32(time));
+    }
+
+    pub(crate) fn fetched(&self) -> bool {
+        self.buf[BITS] & FETCHED != 0
+    }
+
+    pub(crate) fn set_fetched(&mut self) {
+        self.buf[BITS] |= FETCHED;
+    }
+
+    /// Bytes charged ([`item_size`]).
+    pub(crate) fn size(&self, cas_enabled: bool) -> usize {
+        item_size(self.key_len(), self.flags(), self.data().len(), cas_enabled)
+    }
+
+    /// The caller-facing copy of the item.
+    pub(crate) fn to_item(&self) -> Item {
+        Item {
+            flags: self.flags(),
+            cas: self.cas(),
+            data: Bytes::copy_from_slice(self.data()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("key", &String::from_utf8_lossy(self.key()))
+            .field("len", &self.data().len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn rel32(t: u64) -> u32 {
+    u32::try_from(t).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]
@@ -127,5 +260,31 @@ mod tests {
         assert_eq!(item_size(3, 0, 1_048_514, true), 1_048_576);
         assert_eq!(item_size(3, 1, 1_048_510, true), 1_048_576);
         assert_eq!(item_size(3, 0, 0, false), 54);
+    }
+
+    #[test]
+    fn entry_keeps_every_field_in_one_allocation() {
+        let mut e = Entry::new(b"key", &[b"ab", b"cd"], 0xdead_beef, 30, 12, 99);
+        assert_eq!(e.key(), b"key");
+        assert_eq!(e.data(), b"abcd");
+        assert_eq!(
+            (e.flags(), e.exptime(), e.time(), e.cas()),
+            (0xdead_beef, 30, 12, 99)
+        );
+        assert!(!e.fetched());
+        e.set_fetched();
+        e.set_exptime(u64::MAX);
+        e.set_time(7);
+        e.set_cas(100);
+        e.data_mut().copy_from_slice(b"wxyz");
+        assert!(e.fetched());
+        assert_eq!(
+            (e.exptime(), e.time(), e.cas()),
+            (u64::from(u32::MAX), 7, 100)
+        );
+        assert_eq!(e.to_item().data, Bytes::from_static(b"wxyz"));
+        assert_eq!(e.size(true), item_size(3, 0xdead_beef, 4, true));
+        let empty = Entry::empty();
+        assert_eq!((empty.key(), empty.data()), (&b""[..], &b""[..]));
     }
 }

@@ -21,6 +21,7 @@ mod memory;
 mod shard;
 mod stats;
 mod store;
+mod table;
 
 #[cfg(test)]
 mod tests;

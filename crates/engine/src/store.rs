@@ -12,7 +12,7 @@
 //!   value, so a stale value never outlives a failed overwrite;
 //! - an item stored with an exptime already past is linked but invisible.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use protocol::StoreMode;
 
 use crate::engine::Engine;
@@ -108,7 +108,9 @@ impl Engine {
         budget: &mut Budget<'_>,
         p: &Put<'_>,
     ) -> Step<StoreOutcome> {
-        let old = shard.lookup(p.key, &p.now, None).map(|e| (e.cas, e.size));
+        let old = shard
+            .lookup(p.key, &p.now, None)
+            .map(|e| (e.cas(), e.size(self.config().cas_enabled)));
         if p.mode == StoreMode::Cas || p.cas != 0 {
             match old {
                 None => {
@@ -138,10 +140,7 @@ impl Engine {
             return Step::Need(need);
         }
         let cas = self.next_cas();
-        shard.link(
-            p.key,
-            self.entry(p, p.value.clone(), p.flags, p.exptime, cas),
-        );
+        shard.link(self.entry(p, &[&p.value], p.flags, p.exptime, cas), p.tick);
         if p.mode == StoreMode::Cas || p.cas != 0 {
             shard.stats.cas_hits += 1;
         }
@@ -176,12 +175,15 @@ impl Engine {
         let Some(old) = shard.lookup(p.key, &p.now, None) else {
             return Step::Done(StoreOutcome::NotStored);
         };
-        if p.cas != 0 && p.cas != old.cas {
+        if p.cas != 0 && p.cas != old.cas() {
             return Step::Done(StoreOutcome::Exists);
         }
-        let (old_data, flags, exptime, old_size) =
-            (old.data.clone(), old.flags, old.exptime, old.size);
-        let size = self.item_size(p.key.len(), flags, old_data.len() + p.value.len());
+        let (flags, exptime, old_size) = (
+            old.flags(),
+            old.exptime(),
+            old.size(self.config().cas_enabled),
+        );
+        let size = self.item_size(p.key.len(), flags, old.data().len() + p.value.len());
         if size > self.config().item_size_max {
             return Step::Done(StoreOutcome::NotStored);
         }
@@ -189,32 +191,19 @@ impl Engine {
         if !budget.take(need) {
             return Step::Need(need);
         }
-        let (first, second) = if p.mode == StoreMode::Prepend {
-            (&p.value, &old_data)
-        } else {
-            (&old_data, &p.value)
-        };
-        let mut data = BytesMut::with_capacity(first.len() + second.len());
-        data.extend_from_slice(first);
-        data.extend_from_slice(second);
         let cas = self.next_cas();
-        let mut entry = self.entry(p, data.freeze(), flags, exptime, cas);
-        entry.size = size;
-        shard.link(p.key, entry);
+        let entry = if p.mode == StoreMode::Prepend {
+            self.entry(p, &[&p.value, old.data()], flags, exptime, cas)
+        } else {
+            self.entry(p, &[old.data(), &p.value], flags, exptime, cas)
+        };
+        shard.link(entry, p.tick);
         Step::Done(StoreOutcome::Stored { cas })
     }
 
-    /// A fresh, unfetched entry stamped with the operation's time.
-    fn entry(&self, p: &Put<'_>, data: Bytes, flags: u32, exptime: u64, cas: u64) -> Entry {
-        Entry {
-            data,
-            flags,
-            exptime,
-            time: p.now.rel,
-            cas,
-            size: p.size,
-            access: p.tick,
-            fetched: false,
-        }
+    /// A fresh, unfetched entry for `p`'s key stamped with the operation's
+    /// time, its value `parts` joined (copied: the entry owns its bytes).
+    fn entry(&self, p: &Put<'_>, parts: &[&[u8]], flags: u32, exptime: u64, cas: u64) -> Entry {
+        Entry::new(p.key, parts, flags, exptime, p.now.rel, cas)
     }
 }

@@ -183,11 +183,19 @@ fn cas_disabled_reads_zero() {
 }
 
 #[test]
-fn values_are_shared_not_copied() {
+fn values_are_copied_so_an_item_never_pins_a_read_buffer() {
     let (e, _c) = engine();
-    let v = Bytes::from(vec![7u8; 1000]);
-    e.store(StoreMode::Set, b"k", 0, 0, v.clone(), 0);
-    assert_eq!(e.get(b"k").unwrap().data.as_ptr(), v.as_ptr());
+    // A connection's read buffer, with the value a slice of it.
+    let read_buffer = Bytes::from(vec![7u8; 64 * 1024]);
+    let v = read_buffer.slice(100..1100);
+    e.store(StoreMode::Set, b"k", 0, 0, v, 0);
+    assert!(
+        read_buffer.is_unique(),
+        "the engine kept the read buffer alive"
+    );
+    let hit = e.get(b"k").unwrap().data;
+    assert_eq!(hit, Bytes::from(vec![7u8; 1000]));
+    assert!(!(read_buffer.as_ptr_range().contains(&hit.as_ptr())));
 }
 
 #[test]
