@@ -8,11 +8,9 @@
 //! inventory 5.6). A multi-get re-sends only the keys refused; the others'
 //! hits are kept, so each hit is returned once.
 
-use std::borrow::Borrow;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use foldhash::{HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt};
 use futures_util::future::join_all;
 use protocol::{Command, Get, GetKind, Key, Request, Response, Status, Value};
 
@@ -203,33 +201,37 @@ pub async fn single_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Resp
     }
 }
 
-/// One round of a multi-get: the keys for each server (by server index),
-/// with their vBuckets.
-type Groups = Vec<(Vec<Key>, Vec<u16>)>;
+/// One round of a multi-get: for each server (by index), the distinct keys
+/// it is asked for (numbers into [`Distinct::keys`]) and their vBuckets.
+type Groups = Vec<(Vec<u32>, Vec<u16>)>;
 
-/// A multi-get's hit, found in a set by its key: the key is not copied
-/// out of the value to index it.
-struct Hit(Value);
-
-impl Borrow<Key> for Hit {
-    fn borrow(&self) -> &Key {
-        &self.0.key
-    }
+/// A multi-get's distinct keys: each key once, in first-seen order, and
+/// for each key of the request the number of its distinct key.
+struct Distinct<'a> {
+    keys: Vec<&'a Key>,
+    of: Vec<u32>,
 }
 
-impl Hash for Hit {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.0.key.hash(state)
+impl<'a> Distinct<'a> {
+    fn new(keys: &'a [Key]) -> Self {
+        // foldhash, not SipHash: this map lives for one request, and
+        // SipHash over a hundred keys was a tenth of a multi-get's cost.
+        let mut first: HashMap<&Key, u32> = HashMap::with_capacity(keys.len());
+        let mut distinct = Distinct {
+            keys: Vec::with_capacity(keys.len()),
+            of: Vec::with_capacity(keys.len()),
+        };
+        for key in keys {
+            let next = distinct.keys.len() as u32;
+            let d = *first.entry(key).or_insert(next);
+            if d == next {
+                distinct.keys.push(key);
+            }
+            distinct.of.push(d);
+        }
+        distinct
     }
 }
-
-impl PartialEq for Hit {
-    fn eq(&self, other: &Hit) -> bool {
-        self.0.key == other.0.key
-    }
-}
-
-impl Eq for Hit {}
 
 /// A multi-get's first failure, as the ascii line that replaces `END` in
 /// vBucket pools.
@@ -250,25 +252,20 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
     if let ([key], false) = (&get.keys[..], topo.is_vbucket()) {
         return single_key_get(topo, get, key, affinity).await;
     }
-    // foldhash, not SipHash: these sets live for one request, and hashing
-    // a hundred keys twice with SipHash was a tenth of a multi-get's cost.
-    let mut seen: HashSet<&Key> = HashSet::with_capacity(get.keys.len());
-    let mut todo: Vec<Key> = Vec::with_capacity(get.keys.len());
-    for key in &get.keys {
-        if seen.insert(key) {
-            todo.push(key.clone());
-        }
-    }
+    let distinct = Distinct::new(&get.keys);
+    let mut todo: Vec<u32> = (0..distinct.keys.len() as u32).collect();
     topo.runtime
         .add(get.keys.len() as u64, |s| &s.tot_multiget_keys);
     let repeats = (get.keys.len() - todo.len()) as u64;
     topo.runtime.add(repeats, |s| &s.tot_multiget_keys_dedupe);
-    let mut hits: HashSet<Hit> = HashSet::with_capacity(todo.len());
+    let mut hits: Vec<Option<Value>> = Vec::new();
+    hits.resize_with(todo.len(), || None);
     let mut failure: Failure = None;
     let mut retries = 0;
     while !todo.is_empty() {
-        let groups = group(topo, todo, &mut failure);
-        let refused = fetch(topo, get, affinity, groups, &mut hits, &mut failure).await;
+        let groups = group(topo, &distinct, todo, &mut failure);
+        let round = (&distinct, groups, &mut hits[..], &mut failure);
+        let refused = fetch(topo, get, affinity, round).await;
         if refused.is_empty() {
             break;
         }
@@ -286,12 +283,13 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
         todo = refused;
     }
     let mut out: Vec<Response> = Vec::with_capacity(hits.len() + 1);
-    for key in get.keys.iter() {
+    for &d in &distinct.of {
         // A key asked once moves its hit out; a repeated one copies it.
+        let hit = &mut hits[d as usize];
         let hit = if repeats == 0 {
-            hits.take(key).map(|h| h.0)
+            hit.take()
         } else {
-            hits.get(key).map(|h| h.0.clone())
+            hit.clone()
         };
         out.extend(hit.map(Response::Value));
     }
@@ -345,19 +343,23 @@ pub fn one_key_hit(result: DownResult, key: &Key) -> Option<Response> {
     })
 }
 
-fn group(topo: &Topology, keys: Vec<Key>, failure: &mut Failure) -> Groups {
+fn group(
+    topo: &Topology,
+    distinct: &Distinct<'_>,
+    todo: Vec<u32>,
+    failure: &mut Failure,
+) -> Groups {
     let mut groups: Groups = std::iter::repeat_with(Default::default)
         .take(topo.servers.len())
         .collect();
-    for key in keys {
-        match topo.locate(key.as_bytes()) {
-            Some(t) => {
-                let Some((keys, vbuckets)) = groups.get_mut(t.server) else {
-                    note(failure, topo, &DownError::Connect, None);
-                    continue;
-                };
-                keys.push(key);
-                if let Some(vb) = t.vbucket {
+    for d in todo {
+        let placed = topo
+            .locate(distinct.keys[d as usize].as_bytes())
+            .and_then(|t| Some((groups.get_mut(t.server)?, t.vbucket)));
+        match placed {
+            Some(((keys, vbuckets), vbucket)) => {
+                keys.push(d);
+                if let Some(vb) = vbucket {
                     vbuckets.push(vb);
                 }
             }
@@ -367,34 +369,42 @@ fn group(topo: &Topology, keys: Vec<Key>, failure: &mut Failure) -> Groups {
     groups
 }
 
+/// One round of a multi-get: the keys, what to ask each server, where
+/// hits go, and the failure to report.
+type Round<'r, 'k> = (
+    &'r Distinct<'k>,
+    Groups,
+    &'r mut [Option<Value>],
+    &'r mut Failure,
+);
+
 /// Sends one round; collects hits and returns the keys refused with
-/// NOT_MY_VBUCKET, after moving their vBuckets.
-async fn fetch(
-    topo: &Topology,
-    get: &Get,
-    affinity: usize,
-    groups: Groups,
-    hits: &mut HashSet<Hit>,
-    failure: &mut Failure,
-) -> Vec<Key> {
+/// NOT_MY_VBUCKET, after moving their vBuckets. A server's failure is
+/// noted for the reply and its keys read as misses.
+async fn fetch(topo: &Topology, get: &Get, affinity: usize, round: Round<'_, '_>) -> Vec<u32> {
+    let (distinct, groups, hits, failure) = round;
     let requests = groups
         .into_iter()
         .enumerate()
-        .filter(|(_, (keys, _))| !keys.is_empty())
-        .map(|(server, (keys, vbuckets))| {
-            let keys: Arc<[Key]> = keys.into();
-            // Kept to find a refused key's vBucket (rare: a linear search).
-            let asked = (keys.clone(), vbuckets.clone());
+        .filter(|(_, (asked, _))| !asked.is_empty())
+        .map(|(server, (asked, vbuckets))| {
+            let keys: Arc<[Key]> = asked
+                .iter()
+                .map(|&d| distinct.keys[d as usize].clone())
+                .collect();
             let down = DownRequest::MultiGet {
                 kind: get.kind,
                 exptime: get.exptime,
-                keys,
-                vbuckets,
+                keys: keys.clone(),
+                vbuckets: vbuckets.clone(),
             };
-            async move { (server, asked, send(topo, server, affinity, down).await) }
+            async move {
+                let result = send(topo, server, affinity, down).await;
+                (server, asked, keys, vbuckets, result)
+            }
         });
     let mut refused = Vec::new();
-    for (server, (keys, vbuckets), result) in join_all(requests).await {
+    for (server, asked, keys, vbuckets, result) in join_all(requests).await {
         let frames = match result {
             Ok(frames) => frames,
             Err(e) => {
@@ -402,20 +412,24 @@ async fn fetch(
                 continue;
             }
         };
+        let mut matcher = Matcher::new(&keys);
         for f in frames {
             match f {
                 Response::Value(v) => {
-                    hits.replace(Hit(v));
+                    if let Some(j) = matcher.find(&v.key) {
+                        hits[asked[j] as usize] = Some(v);
+                    }
                 }
                 Response::Status {
                     status: Status::NotMyVbucket,
                     message,
                 } => {
                     let key = Key(message);
-                    let at = keys.iter().position(|k| *k == key);
-                    if let Some(&vb) = at.and_then(|i| vbuckets.get(i)) {
-                        topo.not_my_vbucket(vb, server);
-                        refused.push(key);
+                    if let Some(j) = keys.iter().position(|k| *k == key) {
+                        if let Some(&vb) = vbuckets.get(j) {
+                            topo.not_my_vbucket(vb, server);
+                            refused.push(asked[j]);
+                        }
                     }
                 }
                 _ => {}
@@ -423,4 +437,77 @@ async fn fetch(
         }
     }
     refused
+}
+
+/// Finds each hit's key among the keys asked of one server. Servers answer
+/// in the order asked, skipping misses, so a cursor finds each in turn; a
+/// server that answers out of order is looked up in a map built then.
+struct Matcher<'a> {
+    keys: &'a [Key],
+    at: usize,
+    map: Option<HashMap<&'a Key, usize>>,
+}
+
+impl<'a> Matcher<'a> {
+    fn new(keys: &'a [Key]) -> Self {
+        Matcher {
+            keys,
+            at: 0,
+            map: None,
+        }
+    }
+
+    fn find(&mut self, key: &Key) -> Option<usize> {
+        if self.map.is_none() {
+            if let Some(j) = self.keys[self.at..].iter().position(|k| k == key) {
+                self.at += j + 1;
+                return Some(self.at - 1);
+            }
+            let map = self.keys.iter().enumerate().map(|(j, k)| (k, j)).collect();
+            self.map = Some(map);
+        }
+        self.map.as_ref()?.get(key).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(names: &[&str]) -> Vec<Key> {
+        names
+            .iter()
+            .map(|n| Key(bytes::Bytes::copy_from_slice(n.as_bytes())))
+            .collect()
+    }
+
+    #[test]
+    fn distinct_numbers_each_key_by_its_first_occurrence() {
+        let asked = keys(&["a", "b", "a", "c", "b"]);
+        let d = Distinct::new(&asked);
+        assert_eq!(
+            d.keys,
+            asked[..2].iter().chain([&asked[3]]).collect::<Vec<_>>()
+        );
+        assert_eq!(d.of, [0, 1, 0, 2, 1]);
+    }
+
+    #[test]
+    fn matcher_finds_hits_in_order_with_misses_skipped() {
+        let asked = keys(&["a", "b", "c", "d"]);
+        let mut m = Matcher::new(&asked);
+        assert_eq!(m.find(&asked[1]), Some(1));
+        assert_eq!(m.find(&asked[3]), Some(3));
+        assert!(m.map.is_none(), "in-order replies need no map");
+    }
+
+    #[test]
+    fn matcher_falls_back_to_a_map_for_out_of_order_and_unknown_keys() {
+        let asked = keys(&["a", "b", "c"]);
+        let mut m = Matcher::new(&asked);
+        assert_eq!(m.find(&asked[2]), Some(2));
+        assert_eq!(m.find(&asked[0]), Some(0));
+        assert_eq!(m.find(&asked[1]), Some(1));
+        assert_eq!(m.find(&keys(&["zz"])[0]), None);
+    }
 }
