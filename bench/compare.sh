@@ -7,7 +7,7 @@
 #
 #   bench/compare.sh [moxi-load compare OPTIONS]
 #   bench/compare.sh --rounds 3 --duration 3s --callgrind
-#   bench/compare.sh --other 'moxi-t1=target/release/moxi -l 127.0.0.1 -t 1 -c 16384 -z {port}={backend}'
+#   bench/compare.sh --other 'moxi-t2=target/release/moxi -l 127.0.0.1 -t 2 -c 16384 -z {port}={backend}'
 #
 # Needs memcached and nutcracker (valgrind for --callgrind). Prints each
 # run, medians, and min/median/max over rounds of the per-round ratios.

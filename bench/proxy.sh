@@ -13,7 +13,11 @@ cd "$(dirname "$0")/.."
 rounds=${1:-5}
 secs=${2:-5}
 conc=${3:-32}
-threads=${THREADS:-2}
+threads=${THREADS:-2}          # memcached's worker threads
+# moxi's worker threads: one, like twemproxy. On two cores shared with the
+# load generator and memcached a second worker only adds context switches
+# (docs/PERFORMANCE.md, sixth run).
+proxy_threads=${PROXY_THREADS:-1}
 
 for tool in memcached memcaslap nutcracker; do
   command -v "$tool" >/dev/null || { echo "bench needs $tool (apt-get install memcached libmemcached-tools nutcracker)"; exit 1; }
@@ -36,7 +40,7 @@ pool:
 YML
 memcached -u root -U 0 -l 127.0.0.1 -p "$mport" -t "$threads" -m 256 & mpid=$!
 nutcracker -c "$tmp/nutcracker.yml" -o "$tmp/nutcracker.log" & tpid=$!
-target/release/moxi -l 127.0.0.1 -t "$threads" -z "$xport=127.0.0.1:$mport" 2>/dev/null & xpid=$!
+"${CARGO_TARGET_DIR:-target}"/release/moxi -l 127.0.0.1 -t "$proxy_threads" -z "$xport=127.0.0.1:$mport" 2>/dev/null & xpid=$!
 trap 'kill $mpid $tpid $xpid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 wait_port "$mport"; wait_port "$tport"; wait_port "$xport"
 

@@ -23,7 +23,7 @@ wait_port() { for _ in $(seq 200); do (echo > /dev/tcp/127.0.0.1/"$1") 2>/dev/nu
 
 mport=$(free_port); xport=$(free_port)
 memcached -u root -U 0 -l 127.0.0.1 -p "$mport" -t "$threads" -m 64 & mpid=$!
-target/release/moxi -l 127.0.0.1 -p "$xport" -t "$threads" -m 64 2>/dev/null & xpid=$!
+"${CARGO_TARGET_DIR:-target}"/release/moxi -l 127.0.0.1 -p "$xport" -t "$threads" -m 64 2>/dev/null & xpid=$!
 trap 'kill $mpid $xpid 2>/dev/null || true' EXIT
 wait_port "$mport"; wait_port "$xport"
 

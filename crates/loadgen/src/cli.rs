@@ -46,7 +46,7 @@ moxi-load compare [OPTIONS]          memcached, twemproxy, moxi side by side
   --callgrind-requests N (20000)
   --moxi PATH            moxi binary (default $CARGO_TARGET_DIR/release/moxi
                          or target/release/moxi)
-  --proxy-threads N (2)  --backend-threads N (2)
+  --proxy-threads N (1)  --backend-threads N (2)
   --other 'LABEL=COMMAND with {port} and {backend}'   (repeatable)
   --csv FILE  --svg FILE  --quiet
   --keep                 keep the lab directory (logs, callgrind dumps)

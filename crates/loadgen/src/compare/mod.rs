@@ -81,7 +81,7 @@ impl Default for CompareConfig {
             lab: LabConfig {
                 moxi: PathBuf::from("target/release/moxi"),
                 backend_threads: 2,
-                proxy_threads: 2,
+                proxy_threads: 1,
                 keep: false,
             },
             others: Vec::new(),
