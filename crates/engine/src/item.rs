@@ -6,7 +6,7 @@ use bytes::Bytes;
 /// `sizeof(item)` in memcached 1.6.18 on a 64-bit build: the per-item header.
 pub const ITEM_HEADER_LEN: usize = 48;
 
-/// A hit: what a retrieval returns. `data` shares the stored buffer.
+/// A hit: what a retrieval returns, with its own copy of the value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
     /// Client flags.

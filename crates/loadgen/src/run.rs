@@ -62,6 +62,9 @@ pub struct RunConfig {
     pub progress: bool,
     /// Seed of the request streams.
     pub seed: u64,
+    /// Processes whose CPU time is read just before and just after the
+    /// measured load ([`RunResult::cpu`]).
+    pub watch: Vec<u32>,
 }
 
 impl RunConfig {
@@ -80,6 +83,7 @@ impl RunConfig {
             prefill: true,
             progress: false,
             seed: 0x5eed,
+            watch: Vec::new(),
         }
     }
 }
@@ -93,6 +97,10 @@ pub struct RunResult {
     pub errors: u64,
     /// The first problem seen, if any.
     pub first_problem: Option<String>,
+    /// CPU time (user + system, all threads) each [`RunConfig::watch`]
+    /// process spent during the measured load; `None` where it could not
+    /// be read.
+    pub cpu: Vec<Option<Duration>>,
 }
 
 impl RunResult {
@@ -142,6 +150,7 @@ pub fn run(cfg: &RunConfig) -> RunResult {
         Stop::Requests(n) => Goal::Requests(n),
     };
     let bar = Progress::start(cfg.progress, &cfg.label, goal, done.clone());
+    let cpu_before: Vec<Option<Duration>> = cfg.watch.iter().map(|&p| cpu_time(p)).collect();
     let (measured, elapsed) = match cfg.mode {
         Mode::Closed => closed::run(cfg.addr, wl, closed_plan(cfg), done),
         Mode::Open { rate } => {
@@ -159,13 +168,38 @@ pub fn run(cfg: &RunConfig) -> RunResult {
             open::run(cfg.addr, wl, plan, done)
         }
     };
+    let cpu = cfg
+        .watch
+        .iter()
+        .zip(cpu_before)
+        .map(|(&p, before)| cpu_time(p)?.checked_sub(before?))
+        .collect();
     drop(bar);
     tally.merge(&measured);
     RunResult {
         summary: tally.summarize(elapsed),
         errors: tally.errors,
         first_problem: tally.first_problem,
+        cpu,
     }
+}
+
+/// CPU time process `pid` has used so far, all threads, user and system
+/// (`/proc/PID/stat` fields 14 and 15, in clock ticks of 1/100 s).
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_cpu_ticks(&stat).map(|ticks| Duration::from_millis(ticks * 10))
+}
+
+/// utime + stime from a `/proc/PID/stat` line. The command name (field 2)
+/// may hold spaces and parentheses, so fields are counted after its last
+/// `)`.
+pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
 }
 
 fn closed_plan(cfg: &RunConfig) -> closed::Plan {
@@ -225,6 +259,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cpu_ticks_are_counted_after_the_command_name() {
+        let stat = "4242 (a (weird) name) S 1 2 3 4 5 6 7 8 9 10 250 75 0 0 20 0 3 0";
+        assert_eq!(parse_cpu_ticks(stat), Some(325));
+        assert_eq!(parse_cpu_ticks("4242 (x) S 1 2"), None);
+        assert_eq!(parse_cpu_ticks("no parenthesis"), None);
+    }
+
+    #[test]
     fn shares_add_up() {
         for (n, p) in [(10u64, 3usize), (0, 4), (7, 7), (5, 8)] {
             let parts: Vec<u64> = (0..p).map(|i| share(n, p, i)).collect();
@@ -251,6 +293,7 @@ mod tests {
             },
             errors: 1,
             first_problem: None,
+            cpu: Vec::new(),
         };
         let row = r.row(&cfg);
         assert_eq!(

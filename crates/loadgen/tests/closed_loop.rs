@@ -44,8 +44,13 @@ fn closed_loop_against_the_embedded_server() {
         (Protocol::Binary, 1),
         (Protocol::Binary, 10),
     ] {
-        let r = run(&config(&server, protocol, multiget));
+        let mut cfg = config(&server, protocol, multiget);
+        // The server runs in this process: its CPU time is ours.
+        cfg.watch = vec![std::process::id(), u32::MAX];
+        let r = run(&cfg);
         assert_eq!(r.errors, 0, "{protocol} x{multiget}: {:?}", r.first_problem);
+        assert!(r.cpu[0].is_some(), "our own CPU time is readable");
+        assert_eq!(r.cpu[1], None, "no such process");
         assert!(r.summary.requests > 0, "{protocol} x{multiget}");
         assert!(r.summary.throughput > 0.0);
         assert!(r.summary.max_us >= r.summary.p50_us);

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use lab::{Kind, Lab, LabConfig, System, Target};
 use procs::{raise_nofile, which, CompareError};
-use table::Measured;
+use table::{Cpu, Measured};
 
 use crate::csv::{self, Row};
 use crate::run::{run, Mode, RunConfig, Stop};
@@ -168,6 +168,8 @@ pub fn compare(cfg: &CompareConfig) -> Result<(), CompareError> {
     print!("{}", table::medians(&runs));
     println!("\nratios within each round (min / median / max over rounds):");
     print!("{}", table::ratio_table(&runs, &pairs(&systems)));
+    println!("\nCPU time per request, us (medians over rounds; /proc/PID/stat, 10 ms ticks):");
+    print!("{}", table::cpu_table(&runs));
     let rows: Vec<Row> = runs.iter().map(|m| m.row.clone()).collect();
     if let Some(path) = &cfg.csv {
         csv::append(path, &rows).map_err(|e| CompareError::Io(path.display().to_string(), e))?;
@@ -265,7 +267,7 @@ fn measure_rounds(
                 order.reverse();
             }
             for target in order {
-                let row = measure_one(cfg, target, case, round);
+                let (row, cpu_us) = measure_one(cfg, lab, target, case, round);
                 println!(
                     "round {round}/{}  {:<26} {:<12} {:>10.0} req/s  p99 {:>8.1} us  errors {}",
                     cfg.rounds,
@@ -275,14 +277,32 @@ fn measure_rounds(
                     row.p99_us,
                     row.errors
                 );
-                runs.push(Measured { round, row });
+                runs.push(Measured { round, row, cpu_us });
             }
         }
     }
     Ok(())
 }
 
-fn measure_one(cfg: &CompareConfig, target: &Target, case: &Case, round: u32) -> Row {
+/// One run of `case` against `target`: its row, and the CPU per request of
+/// the target's process and of the backends behind it.
+fn measure_one(
+    cfg: &CompareConfig,
+    lab: &Lab,
+    target: &Target,
+    case: &Case,
+    round: u32,
+) -> (Row, Option<Cpu>) {
+    let direct = target.proc.is_none();
+    let backends: Vec<u32> = if direct {
+        Vec::new()
+    } else {
+        lab.backends
+            .iter()
+            .take(case.backends)
+            .map(|b| b.pid())
+            .collect()
+    };
     let rc = RunConfig {
         addr: procs::addr(target.port),
         label: target.label.clone(),
@@ -295,12 +315,27 @@ fn measure_one(cfg: &CompareConfig, target: &Target, case: &Case, round: u32) ->
         prefill: true,
         progress: cfg.progress,
         seed: u64::from(round),
+        watch: [target.pid, std::process::id()]
+            .into_iter()
+            .chain(backends)
+            .collect(),
     };
     let result = run(&rc);
     if let Some(p) = &result.first_problem {
         println!("  {}: {} errors, first: {p}", target.label, result.errors);
     }
-    result.row(&rc)
+    let per_request =
+        |d: std::time::Duration| d.as_secs_f64() * 1e6 / result.summary.requests.max(1) as f64;
+    let cpu: Option<Vec<f64>> = result.cpu.iter().map(|c| c.map(per_request)).collect();
+    let cpu_us = cpu.and_then(|v| match &v[..] {
+        [system, client, backends @ ..] => Some(Cpu {
+            system: *system,
+            client: *client,
+            backends: backends.iter().sum(),
+        }),
+        _ => None,
+    });
+    (result.row(&rc), cpu_us)
 }
 
 #[cfg(test)]

@@ -51,6 +51,19 @@ pub struct Measured {
     pub round: u32,
     /// The result row (its label is the system).
     pub row: Row,
+    /// CPU per request, when measured.
+    pub cpu_us: Option<Cpu>,
+}
+
+/// CPU time per request of one run, microseconds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Cpu {
+    /// The system's own process (for direct memcached, memcached itself).
+    pub system: f64,
+    /// The memcached backends behind a proxy (0 for direct memcached).
+    pub backends: f64,
+    /// The load generator (this process).
+    pub client: f64,
 }
 
 /// Per-round ratios of `metric` between `num` and `den` in `case`.
@@ -165,6 +178,48 @@ fn distinct(items: impl Iterator<Item = String>) -> Vec<String> {
     out
 }
 
+/// Medians of CPU time per request, per case and system: the system's own
+/// process, the memcached backends behind it, the load generator, and the
+/// sum. Unlike throughput, this does not depend on who else shares the
+/// cores; and on saturated cores, throughput is cores / total.
+pub fn cpu_table(runs: &[Measured]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<28} {:<12} {:>10} {:>10} {:>10} {:>10}",
+        "case", "system", "system", "memcached", "client", "total"
+    );
+    for case in distinct(runs.iter().map(|m| m.row.case())) {
+        for sys in distinct(
+            runs.iter()
+                .filter(|m| m.row.case() == case)
+                .map(|m| m.row.label.clone()),
+        ) {
+            let of = |f: fn(Cpu) -> f64| {
+                let mut v: Vec<f64> = runs
+                    .iter()
+                    .filter(|m| m.row.case() == case && m.row.label == sys)
+                    .filter_map(|m| m.cpu_us.map(f))
+                    .collect();
+                median(&mut v)
+            };
+            let columns = [
+                of(|c| c.system),
+                of(|c| c.backends),
+                of(|c| c.client),
+                of(|c| c.system + c.backends + c.client),
+            ];
+            if let [Some(own), Some(backends), Some(client), Some(total)] = columns {
+                let _ = writeln!(
+                    out,
+                    "{case:<28} {sys:<12} {own:>10.2} {backends:>10.2} {client:>10.2} {total:>10.2}"
+                );
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -180,6 +235,7 @@ mod tests {
         ] {
             for (sys, thr) in [("memcached", m), ("twemproxy", t), ("moxi", x)] {
                 v.push(Measured {
+                    cpu_us: None,
                     round,
                     row: row(sys, 32, thr),
                 });
@@ -229,6 +285,31 @@ mod tests {
             m.lines()
                 .any(|l| l.contains("twemproxy") && l.contains(" 45 ")),
             "{m}"
+        );
+    }
+
+    #[test]
+    fn cpu_table_shows_medians_of_each_part_and_their_sum() {
+        let mut v = runs();
+        for (m, own) in v.iter_mut().zip([4.0, 8.0, 6.0].iter().cycle()) {
+            m.cpu_us = Some(Cpu {
+                system: *own,
+                backends: 2.0,
+                client: 5.0,
+            });
+        }
+        // One run without a reading does not hide the others.
+        v[0].cpu_us = None;
+        let t = cpu_table(&v);
+        assert_eq!(t.lines().count(), 4, "{t}");
+        let moxi = t.lines().find(|l| l.contains("moxi")).unwrap();
+        assert!(
+            moxi.ends_with("6.00       2.00       5.00      13.00"),
+            "{t}"
+        );
+        assert!(
+            cpu_table(&runs()).lines().count() == 1,
+            "no readings, no rows"
         );
     }
 }
