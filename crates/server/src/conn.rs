@@ -11,6 +11,7 @@ use protocol::{ascii, binary, Command, Limits, Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::buffers;
 use crate::execute::{execute, too_large, Flow};
 use crate::listener::{ConnGuard, ConnLimit};
 use crate::settings::{Binding, Settings};
@@ -18,8 +19,6 @@ use crate::stats::{ServerStats, StatsSources};
 
 /// Write buffer size past which replies are flushed before decoding more.
 const WRITE_HIGH_WATER: usize = 256 * 1024;
-/// Read buffer chunk.
-const READ_CHUNK: usize = 16 * 1024;
 
 /// Shared state every connection reads.
 pub struct Shared {
@@ -56,7 +55,8 @@ enum Decoder {
 
 /// Serves one connection until the client leaves, quits or breaks the protocol.
 pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard) {
-    // Buffers are allocated on first use, so an idle client costs little.
+    // Buffers are held only while bytes are in them (`crate::buffers`), so
+    // an idle client costs little.
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
     let mut decoder: Option<Decoder> = None;
@@ -121,6 +121,9 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
         if flow == Flow::Close {
             return;
         }
+        // Between requests (a partial one keeps its buffer).
+        buffers::give_back(&mut rbuf);
+        buffers::give_back(&mut wbuf);
     }
 }
 
@@ -129,7 +132,11 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
 async fn read_some(stream: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<usize> {
     if buf.capacity() - buf.len() < 1024 {
         stream.readable().await?;
-        buf.reserve(READ_CHUNK);
+        if buf.capacity() == 0 {
+            *buf = buffers::take();
+        } else {
+            buf.reserve(buffers::GROWTH);
+        }
     }
     stream.read_buf(buf).await
 }

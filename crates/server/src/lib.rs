@@ -5,6 +5,7 @@
 //! This crate owns sockets and tasks. It must not parse wire formats itself
 //! (that is `protocol`) nor store items (that is `engine`).
 
+pub mod buffers;
 pub mod conn;
 pub mod execute;
 pub mod listener;

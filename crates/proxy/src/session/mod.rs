@@ -22,6 +22,7 @@ use protocol::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use server::buffers;
 use server::listener::ConnGuard;
 
 use crate::gateway::Gateway;
@@ -95,7 +96,8 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
         affinity,
     };
     let (mut rd, mut wr) = stream.into_split();
-    // Buffers are allocated on first use, so an idle client costs little.
+    // Buffers are held only while bytes are in them (`server::buffers`),
+    // so an idle client costs little.
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
     let mut q = Requests::new(ctx);
@@ -111,6 +113,10 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
         if draining && idle {
             // Draining, between requests, every reply written: close now.
             return;
+        }
+        if idle {
+            buffers::give_back(&mut rbuf);
+            buffers::give_back(&mut wbuf);
         }
         tokio::select! {
             biased;
@@ -154,7 +160,7 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
                     Ok(n) => {
                         crate::metrics::add_bytes(n, 0);
                         if rbuf.capacity() - rbuf.len() < 1024 {
-                            rbuf.reserve(16 * 1024);
+                            rbuf.reserve(buffers::GROWTH);
                         }
                         rbuf_large |= rbuf.len() > KEPT_BUFFER;
                         q.decode_all(&mut rbuf);
@@ -194,7 +200,7 @@ fn take_ready(q: &mut Requests, wbuf: &mut BytesMut, first: Answer) -> bool {
 }
 
 /// A buffer holds at most this much room once it is empty again.
-const KEPT_BUFFER: usize = 64 * 1024;
+const KEPT_BUFFER: usize = buffers::KEPT_MAX;
 
 /// Gives back an empty buffer's room after a large request or reply, so
 /// that a connection does not keep its largest message's size for ever
@@ -214,7 +220,11 @@ async fn read_some(
 ) -> std::io::Result<usize> {
     if buf.capacity() - buf.len() < 1024 {
         rd.readable().await?;
-        buf.reserve(16 * 1024);
+        if buf.capacity() == 0 {
+            *buf = buffers::take();
+        } else {
+            buf.reserve(buffers::GROWTH);
+        }
     }
     rd.read_buf(buf).await
 }
