@@ -57,6 +57,15 @@ pub fn give_back(buf: &mut BytesMut) {
     }
 }
 
+/// [`give_back`] for a write buffer (never shared): only when it has at
+/// least [`CHUNK`] of room. A smaller one, sized to small replies, stays
+/// with the connection: it costs less to hold than to allocate again.
+pub fn give_back_roomy(buf: &mut BytesMut) {
+    if buf.is_empty() && buf.try_reclaim(CHUNK) {
+        give_back(buf);
+    }
+}
+
 /// Spares held by this thread (for tests).
 pub fn spares() -> usize {
     SPARE.with(|s| s.borrow().len())
@@ -65,6 +74,7 @@ pub fn spares() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Buf;
 
     #[test]
     fn an_empty_buffer_becomes_a_spare_and_is_taken_again() {
@@ -95,5 +105,22 @@ mod tests {
         let mut big = BytesMut::with_capacity(KEPT_MAX * 2);
         give_back(&mut big);
         assert_eq!((big.capacity(), spares()), (0, before), "too large");
+    }
+
+    #[test]
+    fn a_small_write_buffer_stays_and_a_roomy_one_is_spared() {
+        let before = spares();
+        let mut small = BytesMut::with_capacity(64);
+        small.extend_from_slice(b"END\r\n");
+        small.advance(5);
+        give_back_roomy(&mut small);
+        assert!(small.capacity() > 0, "kept");
+        assert_eq!(spares(), before);
+        let mut roomy = BytesMut::with_capacity(CHUNK);
+        roomy.extend_from_slice(b"END\r\n");
+        roomy.advance(5);
+        give_back_roomy(&mut roomy);
+        assert_eq!((roomy.capacity(), spares()), (0, before + 1));
+        drop(take());
     }
 }

@@ -123,7 +123,7 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
         }
         // Between requests (a partial one keeps its buffer).
         buffers::give_back(&mut rbuf);
-        buffers::give_back(&mut wbuf);
+        buffers::give_back_roomy(&mut wbuf);
     }
 }
 

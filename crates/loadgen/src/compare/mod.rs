@@ -331,7 +331,8 @@ fn measure_one(
         [system, client, backends @ ..] => Some(Cpu {
             system: *system,
             client: *client,
-            backends: backends.iter().sum(),
+            // (A fold from +0: an empty f64 sum is -0.)
+            backends: backends.iter().fold(0.0, |a, b| a + b),
         }),
         _ => None,
     });

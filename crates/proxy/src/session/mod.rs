@@ -116,7 +116,7 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
         }
         if idle {
             buffers::give_back(&mut rbuf);
-            buffers::give_back(&mut wbuf);
+            buffers::give_back_roomy(&mut wbuf);
         }
         tokio::select! {
             biased;
