@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::line::{token_ranges, Line};
+use super::line::{token_ranges, Line, MAX_TOKENS};
 use super::number::{safe_strtol, safe_strtoul, safe_strtoull};
 use super::{CloseConnection, Decoded};
 use crate::model::{
@@ -131,9 +131,22 @@ fn get(line: &Line, kind: GetKind, limits: &Limits) -> Step {
     } else {
         (0, 1)
     };
-    let mut keys = Vec::new();
     let mut too_many = false;
-    for (a, b) in token_ranges(&line.bytes, 0).skip(skip) {
+    // The tokens the line already split, unless it has more than it keeps.
+    let (mut kept, mut rest);
+    let (tokens, count): (&mut dyn Iterator<Item = (usize, usize)>, usize) = match line.all_tokens()
+    {
+        Some(t) => {
+            kept = t.iter().copied();
+            (&mut kept, t.len())
+        }
+        None => {
+            rest = token_ranges(&line.bytes, 0);
+            (&mut rest, MAX_TOKENS)
+        }
+    };
+    let mut keys = Vec::with_capacity(count.saturating_sub(skip).min(limits.max_keys));
+    for (a, b) in tokens.skip(skip) {
         if b - a > MAX_KEY_LEN {
             return client_error(false, BAD_FORMAT);
         }
