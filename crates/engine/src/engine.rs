@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use bytes::Bytes;
+
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::expiry::{FlushState, Now, Timebase};
@@ -86,18 +88,34 @@ impl Engine {
     /// Looks up `key` (memcached `get`): counts `cmd_get` and a hit or miss,
     /// and makes a hit most recently used.
     pub fn get(&self, key: &[u8]) -> Option<Item> {
+        let mut item = None;
+        self.get_with(key, |flags, cas, data| {
+            item = Some(Item {
+                flags,
+                cas,
+                data: Bytes::copy_from_slice(data),
+            })
+        });
+        item
+    }
+
+    /// [`Engine::get`] without a copy of the value: on a hit, calls `read`
+    /// with the item's flags, CAS and value while its shard is locked (a
+    /// server writes the reply straight into its buffer). True on a hit.
+    pub fn get_with(&self, key: &[u8], read: impl FnOnce(u32, u64, &[u8])) -> bool {
         let now = self.now();
         let tick = self.tick();
         let mut shard = self.lock(self.shard_of(key));
         shard.stats.cmd_get += 1;
-        match shard.lookup(key, &now, Some(tick)).map(|e| e.to_item()) {
-            Some(item) => {
+        match shard.lookup(key, &now, Some(tick)) {
+            Some(e) => {
+                read(e.flags(), e.cas(), e.data());
                 shard.stats.get_hits += 1;
-                Some(item)
+                true
             }
             None => {
                 shard.stats.get_misses += 1;
-                None
+                false
             }
         }
     }

@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::buffers;
-use crate::execute::{execute, too_large, Flow};
+use crate::execute::{self, execute, too_large, Flow};
 use crate::listener::{ConnGuard, ConnLimit};
 use crate::settings::{Binding, Settings};
 use crate::stats::{ServerStats, StatsSources};
@@ -195,6 +195,12 @@ fn ascii_step(
             Step::Done
         }
         Ok(Some(ascii::Decoded::Request(req))) => {
+            if let Command::Get(get) = &req.command {
+                if !get.kind.touches() && !req.quiet {
+                    execute::retrieve_ascii(&shared.sources(), get, wbuf);
+                    return Step::Done;
+                }
+            }
             let show_cas = matches!(&req.command, Command::Get(g) if matches!(g.kind, protocol::GetKind::Gets | protocol::GetKind::Gats));
             // memcached's noreply silences every reply of the classic commands.
             let quiet = req.quiet;

@@ -1,9 +1,9 @@
 //! Runs one decoded request against the engine and emits its reply frames.
 //! Both encodings share this: only the writing of frames differs.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use engine::{ArithOutcome, DeleteOutcome, StoreOutcome};
-use protocol::{Command, ErrorKind, Get, Request, Response, Status, Value};
+use protocol::{ascii, Command, ErrorKind, Get, GetKind, Request, Response, Status, Value};
 
 use crate::stats::{self, StatsSources};
 
@@ -122,6 +122,19 @@ pub fn execute(
         }
     }
     Flow::Continue
+}
+
+/// An ascii get or gets (not gat): each hit written straight from the
+/// cache into `out`, then `END`; the same bytes as [`execute`] and
+/// `ascii::encode_response`, without a copy of each value.
+pub fn retrieve_ascii(src: &StatsSources<'_>, get: &Get, out: &mut BytesMut) {
+    let show_cas = get.kind == GetKind::Gets;
+    for key in &get.keys {
+        src.engine.get_with(key.as_bytes(), |flags, cas, data| {
+            ascii::encode_value_parts(key.as_bytes(), flags, cas, data, show_cas, out)
+        });
+    }
+    ascii::encode_response(&Response::End, false, out);
 }
 
 fn retrieve(src: &StatsSources<'_>, get: &Get, emit: &mut impl FnMut(Response)) {

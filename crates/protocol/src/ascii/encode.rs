@@ -227,16 +227,37 @@ fn put_num(out: &mut BytesMut, sep: u8, n: impl itoa::Integer) {
 }
 
 fn encode_value(value: &Value, show_cas: bool, out: &mut BytesMut) {
-    out.reserve(6 + value.key.len() + 3 * 21 + value.data.len() + 2);
+    encode_value_parts(
+        value.key.as_bytes(),
+        value.flags,
+        value.cas,
+        &value.data,
+        show_cas,
+        out,
+    );
+}
+
+/// A `VALUE` frame from its parts: `VALUE <key> <flags> <bytes> [<cas>]`,
+/// the data and its `\r\n` (what [`encode_response`] writes for a
+/// `Response::Value`), for a server that writes a hit without building one.
+pub fn encode_value_parts(
+    key: &[u8],
+    flags: u32,
+    cas: u64,
+    data: &[u8],
+    show_cas: bool,
+    out: &mut BytesMut,
+) {
+    out.reserve(6 + key.len() + 3 * 21 + data.len() + 2);
     out.put_slice(b"VALUE ");
-    out.put_slice(value.key.as_bytes());
-    put_num(out, b' ', value.flags);
-    put_num(out, b' ', value.data.len());
+    out.put_slice(key);
+    put_num(out, b' ', flags);
+    put_num(out, b' ', data.len());
     if show_cas {
-        put_num(out, b' ', value.cas);
+        put_num(out, b' ', cas);
     }
     out.put_slice(b"\r\n");
-    out.put_slice(&value.data);
+    out.put_slice(data);
     out.put_slice(b"\r\n");
 }
 

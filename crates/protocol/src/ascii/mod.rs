@@ -60,7 +60,7 @@ mod response;
 #[cfg(test)]
 mod tests;
 
-pub use encode::{encode_request, encode_response};
+pub use encode::{encode_request, encode_response, encode_value_parts};
 pub use request::RequestDecoder;
 pub use response::decode_response;
 
