@@ -13,13 +13,17 @@ use crate::config::Config;
 use crate::expiry::{FlushState, Now, Timebase};
 use crate::item::{item_size, DeleteOutcome, Item};
 use crate::memory::Memory;
-use crate::shard::Shard;
+use crate::shard::{Hints, Shard};
 use crate::stats::Stats;
 
 /// A shard lock on its own cache lines, so neighbouring locks do not
 /// false-share.
 #[repr(align(128))]
-struct Padded(Mutex<Shard>);
+struct Padded {
+    shard: Mutex<Shard>,
+    /// Read by stores that need room without taking `shard`'s lock.
+    hints: Arc<Hints>,
+}
 
 /// The embedded cache. Shareable across threads (`Arc<Engine>`); every call
 /// locks only the shard of its key.
@@ -51,7 +55,14 @@ impl Engine {
         let memory = Arc::new(Memory::new(config.max_bytes));
         let n = config.shards.max(1).next_power_of_two();
         let shards = (0..n)
-            .map(|_| Padded(Mutex::new(Shard::new(memory.clone(), config.cas_enabled))))
+            .map(|_| {
+                let hints = Arc::new(Hints::default());
+                let shard = Shard::new(memory.clone(), config.cas_enabled, hints.clone());
+                Padded {
+                    shard: Mutex::new(shard),
+                    hints,
+                }
+            })
             .collect();
         Engine {
             timebase: Timebase::new(clock.unix_now()),
@@ -133,6 +144,9 @@ impl Engine {
             e.set_exptime(exptime);
             e.to_item()
         });
+        if item.is_some() {
+            shard.note_exptime(exptime);
+        }
         match item {
             Some(item) => {
                 shard.stats.touch_hits += 1;
@@ -239,9 +253,14 @@ impl Engine {
     /// readers, so a poisoned lock is used as is.
     pub(crate) fn lock(&self, idx: usize) -> MutexGuard<'_, Shard> {
         self.shards[idx]
-            .0
+            .shard
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What shard `idx` publishes for stores that need room.
+    pub(crate) fn hints(&self, idx: usize) -> &Hints {
+        &self.shards[idx].hints
     }
 
     /// Number of shards (a power of two).

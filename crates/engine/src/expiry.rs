@@ -113,6 +113,12 @@ impl Now {
             || (self.oldest_cas != 0 && e.cas() != 0 && e.cas() < self.oldest_cas)
     }
 
+    /// True when a flush_all's watermark has arrived: entries linked at or
+    /// before it may be dead.
+    pub(crate) fn flush_passed(&self) -> bool {
+        self.oldest_live != 0 && self.oldest_live <= self.rel
+    }
+
     /// True when the entry's exptime has passed.
     pub(crate) fn is_expired(&self, e: &Entry) -> bool {
         e.exptime() != 0 && e.exptime() <= self.rel

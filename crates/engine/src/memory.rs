@@ -149,6 +149,10 @@ impl Engine {
     /// One round of freeing: reclaim dead tail items in every shard; if none
     /// were found and eviction is on, evict from the shard whose least
     /// recently used item is the oldest. Returns whether anything was freed.
+    ///
+    /// A shard is locked only when it may hold a dead item (its earliest
+    /// exptime has passed, or a flush_all's has) or when it is evicted
+    /// from; the oldest stamps are read from the shards' [`Hints`].
     fn free_some(&self, need: usize, home: usize) -> bool {
         let now = self.now();
         let mut reclaimed = 0;
@@ -156,9 +160,13 @@ impl Engine {
         let mut runner_up = u64::MAX;
         for i in 0..self.shard_count() {
             let idx = (home + i) & self.shard_mask();
-            let mut shard = self.lock(idx);
-            reclaimed += shard.reclaim_tail(&now);
-            match (shard.oldest_access(), oldest) {
+            let hints = self.hints(idx);
+            if hints.may_hold_dead(&now) {
+                reclaimed += self.lock(idx).reclaim_tail(&now);
+            }
+            let stamp = hints.oldest.load(Ordering::Acquire);
+            let stamp = (stamp != u64::MAX).then_some(stamp);
+            match (stamp, oldest) {
                 (Some(t), Some((best, _))) if t < best => {
                     runner_up = best;
                     oldest = Some((t, idx));
