@@ -71,10 +71,11 @@ impl Shard {
     }
 
     /// Publishes the least recently used entry's stamp when the front of
-    /// the LRU list is no longer `before`.
-    fn sync_oldest(&self, before: Option<u32>) {
+    /// the LRU list is no longer `before`, or is `touched` (restamped: the
+    /// only entry, read again).
+    fn sync_oldest(&self, before: Option<u32>, touched: Option<u32>) {
         let front = self.table.front();
-        if front != before {
+        if front != before || (front.is_some() && front == touched) {
             let stamp = front.map_or(u64::MAX, |i| self.table.access(i));
             self.hints.oldest.store(stamp, Ordering::Release);
         }
@@ -105,7 +106,7 @@ impl Shard {
         let flushed = now.is_flushed(e);
         if flushed || now.is_expired(e) {
             self.remove(i);
-            self.sync_oldest(before);
+            self.sync_oldest(before, None);
             if flushed {
                 self.stats.get_flushed += 1;
             } else {
@@ -116,7 +117,7 @@ impl Shard {
         if let Some(tick) = bump {
             self.table.make_recent(i, tick);
             self.table.entry_mut(i).set_fetched();
-            self.sync_oldest(before);
+            self.sync_oldest(before, Some(i));
         }
         Some(self.table.entry_mut(i))
     }
@@ -128,7 +129,7 @@ impl Shard {
             let before = self.table.front();
             self.table.make_recent(i, tick);
             self.table.entry_mut(i).set_time(rel_now);
-            self.sync_oldest(before);
+            self.sync_oldest(before, Some(i));
         }
     }
 
@@ -141,14 +142,11 @@ impl Shard {
         self.stats.total_items += 1;
         self.note_exptime(entry.exptime());
         let before = self.table.front();
-        let old = match self.table.find(entry.key()) {
-            Some(i) => self.table.replace(i, entry, tick).size(self.cas_enabled),
-            None => {
-                self.table.insert(entry, tick);
-                0
-            }
+        let (slot, old) = match self.table.find(entry.key()) {
+            Some(i) => (i, self.table.replace(i, entry, tick).size(self.cas_enabled)),
+            None => (self.table.insert(entry, tick), 0),
         };
-        self.sync_oldest(before);
+        self.sync_oldest(before, Some(slot));
         self.bytes -= old;
         self.memory.release(old.saturating_sub(new));
     }
@@ -158,7 +156,7 @@ impl Shard {
         let i = self.table.find(key)?;
         let before = self.table.front();
         let e = self.remove(i);
-        self.sync_oldest(before);
+        self.sync_oldest(before, None);
         Some(e)
     }
 
@@ -186,7 +184,7 @@ impl Shard {
                 self.stats.expired_unfetched += 1;
             }
         }
-        self.sync_oldest(before);
+        self.sync_oldest(before, None);
         freed
     }
 
@@ -228,7 +226,7 @@ impl Shard {
                 }
             }
         }
-        self.sync_oldest(before);
+        self.sync_oldest(before, None);
         freed
     }
 
@@ -243,7 +241,7 @@ impl Shard {
                 self.stats.expired_unfetched += 1;
             }
         }
-        self.sync_oldest(before);
+        self.sync_oldest(before, None);
         dead.len()
     }
 
@@ -285,6 +283,12 @@ mod tests {
         // Reading the oldest makes the next one the oldest.
         assert!(s.lookup(b"a", &now, Some(3)).is_some());
         assert_eq!(oldest(), 2);
+        // The only entry of a shard, read again, carries its new stamp.
+        let lone = Arc::new(Hints::default());
+        let mut one = Shard::new(memory.clone(), true, lone.clone());
+        link(&mut one, "z", 0, 5);
+        assert!(one.lookup(b"z", &now, Some(6)).is_some());
+        assert_eq!(lone.oldest.load(Ordering::Acquire), 6);
         link(&mut s, "c", 15, 4);
         assert!(!hints.may_hold_dead(&now));
         assert!(hints.may_hold_dead(&Now::new(15, &flush, true)));
