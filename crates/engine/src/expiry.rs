@@ -106,7 +106,7 @@ impl Now {
     /// the entry was last linked/updated at or before it, or (same-second
     /// flushes) its CAS predates the flush.
     pub(crate) fn is_flushed(&self, e: &Entry) -> bool {
-        if self.oldest_live == 0 || self.oldest_live > self.rel {
+        if !self.flush_passed() {
             return false;
         }
         e.time() <= self.oldest_live

@@ -66,8 +66,9 @@ pub fn give_back_roomy(buf: &mut BytesMut) {
     }
 }
 
-/// Spares held by this thread (for tests).
-pub fn spares() -> usize {
+/// Spares held by this thread.
+#[cfg(test)]
+fn spares() -> usize {
     SPARE.with(|s| s.borrow().len())
 }
 
