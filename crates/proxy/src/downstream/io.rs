@@ -1,7 +1,7 @@
-//! The task behind one downstream connection: it connects (and
-//! authenticates), then writes what requests queued, reads and matches
-//! replies, and fails requests past their deadlines, until the connection
-//! fails or is retired and has nothing left to answer.
+//! The tasks behind one downstream connection: one connects (and
+//! authenticates), then reads and matches replies; a second writes what
+//! requests queued; a third fails requests past their deadlines. They run
+//! until the connection fails or is retired and has nothing left to answer.
 
 use std::future::poll_fn;
 use std::rc::Rc;
@@ -65,11 +65,36 @@ pub(super) async fn run(conn: Conn, shared: Rc<Shared>) {
     };
     let _live = health.connected(started.elapsed(), conn.timeouts.time_stats);
     let (rd, wr) = stream.into_split();
+    // The writer is a task of its own: a request queued wakes only the
+    // writer, and a reply read wakes only the reader, so neither polls the
+    // other's socket half for nothing.
+    tokio::task::spawn_local(write_task(wr, shared.clone()));
     let reason = tokio::select! {
         biased;
+        () = ended(&shared) => return,
         r = read_loop(rd, &shared) => r,
-        r = write_loop(wr, &shared) => r,
     };
+    shared.fail_all(reason);
+}
+
+/// Ready once the connection has ended ([`Shared::fail_all`]), for
+/// instance because the writer failed; the reader then stops too.
+async fn ended(shared: &Shared) {
+    poll_fn(|cx| {
+        let mut st = shared.state.borrow_mut();
+        if st.ended {
+            return Poll::Ready(());
+        }
+        if !st.reader.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            st.reader = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+async fn write_task(wr: OwnedWriteHalf, shared: Rc<Shared>) {
+    let reason = write_loop(wr, &shared).await;
     shared.fail_all(reason);
 }
 

@@ -133,6 +133,11 @@ struct State {
     writer: Option<Waker>,
     /// Set once the connection failed, closed or was retired: no new requests.
     retired: bool,
+    /// Set once the connection has ended ([`Shared::fail_all`]): its
+    /// reader and writer stop.
+    ended: bool,
+    /// The reader, woken when the connection ends.
+    reader: Option<Waker>,
 }
 
 /// A handle on one downstream connection; cheap to clone. Once the last
@@ -178,6 +183,8 @@ impl DownConn {
                 opaque: 0,
                 writer: None,
                 retired: false,
+                ended: false,
+                reader: None,
             }),
             protocol,
         });
@@ -240,12 +247,17 @@ impl Shared {
     /// behind it, which only lost their connection (or were never
     /// written), get [`DownError::Dropped`] and may be re-sent.
     fn fail_all(&self, reason: DownError) {
-        let pending = {
+        let (pending, wakers) = {
             let mut st = self.state.borrow_mut();
             st.retired = true;
+            st.ended = true;
             st.wbuf = BytesMut::new();
-            std::mem::take(&mut st.pending)
+            (
+                std::mem::take(&mut st.pending),
+                [st.reader.take(), st.writer.take()],
+            )
         };
+        wakers.into_iter().flatten().for_each(Waker::wake);
         for (i, p) in pending.into_iter().enumerate() {
             let err = match reason {
                 DownError::Connect => DownError::Connect,

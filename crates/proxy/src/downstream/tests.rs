@@ -33,6 +33,8 @@ fn queue(expect: Expect, keys: &[&str]) -> State {
         opaque: 0,
         writer: None,
         retired: false,
+        ended: false,
+        reader: None,
     }
 }
 
