@@ -187,7 +187,7 @@ impl Workload {
 fn get(keys: Vec<protocol::Key>, with_key: bool) -> Get {
     Get {
         kind: GetKind::Get,
-        keys,
+        keys: keys.into(),
         exptime: 0,
         with_key,
     }

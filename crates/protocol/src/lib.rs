@@ -9,8 +9,10 @@
 
 pub mod ascii;
 pub mod binary;
+mod keys;
 pub mod model;
 
+pub use keys::Keys;
 pub use model::*;
 
 /// For the fuzz entry points: a decoder may grow its read buffer for one

@@ -108,7 +108,7 @@ pub struct Get {
     /// ascii or binary flavour; see [`GetKind`].
     pub kind: GetKind,
     /// Keys in request order, duplicates kept (binary: exactly one).
-    pub keys: Vec<Key>,
+    pub keys: crate::Keys,
     /// New exptime for gat/gats (raw, as sent).
     pub exptime: i64,
     /// Binary only: the reply carries the key (GETK, GETKQ, GATK, GATKQ).

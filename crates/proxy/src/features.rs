@@ -128,7 +128,7 @@ pub async fn get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
     let mut last = Response::End;
     if !rest.is_empty() {
         let sub = Get {
-            keys: rest,
+            keys: rest.into(),
             ..get.clone()
         };
         for frame in keyed::multi_get(topo, &sub, affinity).await {

@@ -120,7 +120,7 @@ pub async fn keyed(
         (Command::Touch { key, exptime }, ClientProtocol::Binary) => {
             down.command = Command::Get(Get {
                 kind: GetKind::Gat,
-                keys: vec![key.clone()],
+                keys: key.clone().into(),
                 exptime: *exptime,
                 with_key: false,
             });
@@ -328,7 +328,7 @@ pub fn one_key_get(topo: &Topology, get: &Get) -> DownRequest {
         DownstreamProtocol::Ascii => DownRequest::MultiGet {
             kind: get.kind,
             exptime: get.exptime,
-            keys: get.keys.clone().into(),
+            keys: get.keys[..].into(),
             vbuckets: Vec::new(),
         },
     }

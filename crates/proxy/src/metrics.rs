@@ -273,7 +273,7 @@ mod tests {
     fn get(kind: GetKind) -> Command {
         Command::Get(Get {
             kind,
-            keys: vec![Key::from("k")],
+            keys: vec![Key::from("k")].into(),
             exptime: 0,
             with_key: false,
         })

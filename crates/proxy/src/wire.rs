@@ -86,7 +86,7 @@ pub(crate) fn encode_ascii(req: &DownRequest, wbuf: &mut BytesMut) -> Option<Exp
         } => {
             let get = Get {
                 kind: *kind,
-                keys: keys.to_vec(),
+                keys: keys.iter().cloned().collect(),
                 exptime: *exptime,
                 with_key: true,
             };
@@ -132,7 +132,7 @@ pub(crate) fn encode_binary(
             let mut r = Request {
                 command: Command::Get(Get {
                     kind,
-                    keys: Vec::with_capacity(1),
+                    keys: protocol::Keys::new(),
                     exptime,
                     with_key: true,
                 }),

@@ -11,6 +11,7 @@ use crate::model::{
     Arith, Command, ErrorKind, Get, GetKind, Key, Limits, Request, Response, Store, StoreMode,
     MAX_KEY_LEN,
 };
+use crate::Keys;
 
 const BAD_FORMAT: &str = "bad command line format";
 const BAD_EXPTIME: &str = "invalid exptime argument";
@@ -145,7 +146,7 @@ fn get(line: &Line, kind: GetKind, limits: &Limits) -> Step {
             (&mut rest, MAX_TOKENS)
         }
     };
-    let mut keys = Vec::with_capacity(count.saturating_sub(skip).min(limits.max_keys));
+    let mut keys = Keys::with_capacity(count.saturating_sub(skip).min(limits.max_keys));
     for (a, b) in tokens.skip(skip) {
         if b - a > MAX_KEY_LEN {
             return client_error(false, BAD_FORMAT);

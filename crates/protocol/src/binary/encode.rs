@@ -139,7 +139,7 @@ pub(crate) fn has_store_extras(mode: StoreMode) -> bool {
 }
 
 fn single_key(g: &Get) -> Result<&[u8], EncodeError> {
-    match g.keys.as_slice() {
+    match &g.keys[..] {
         [key] => Ok(key.as_bytes()),
         keys => Err(EncodeError::KeyCount { count: keys.len() }),
     }

@@ -214,7 +214,7 @@ fn build(op: Op, h: &Header, extras: &[u8], key: Bytes, value: Bytes) -> Command
     match op {
         Op::Get { touch, with_key } => Command::Get(Get {
             kind: if touch { GetKind::Gat } else { GetKind::Get },
-            keys: vec![Key(key)],
+            keys: Key(key).into(),
             exptime: if touch { i64::from(be32(extras, 0)) } else { 0 },
             with_key,
         }),

@@ -51,7 +51,7 @@ fn set(c: &Conversation, key: u8, seq: u64, quiet: bool, opaque: u32) -> (Reques
 fn get(c: &Conversation, key: u8, opaque: u32) -> (Request, What) {
     let mut req = Request::new(Command::Get(Get {
         kind: GetKind::Get,
-        keys: vec![Key(c.names[usize::from(key)].clone())],
+        keys: vec![Key(c.names[usize::from(key)].clone())].into(),
         exptime: 0,
         with_key: true,
     }));

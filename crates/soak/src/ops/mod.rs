@@ -317,7 +317,7 @@ pub fn requests(
 fn get(keys: Vec<Key>, kind: GetKind, with_key: bool) -> Get {
     Get {
         kind,
-        keys,
+        keys: keys.into(),
         exptime: 0,
         with_key,
     }

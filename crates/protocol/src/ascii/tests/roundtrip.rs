@@ -36,7 +36,7 @@ fn arb_get() -> impl Strategy<Value = Request> {
             let exptime = if kind.touches() { e } else { 0 };
             Request::new(Command::Get(Get {
                 kind,
-                keys,
+                keys: keys.into(),
                 exptime,
                 with_key: true,
             }))
@@ -172,7 +172,7 @@ fn canonical_request_forms() {
     );
     let get = Get {
         kind: GetKind::Get,
-        keys: vec![key("a"), key("b"), key("c")],
+        keys: vec![key("a"), key("b"), key("c")].into(),
         exptime: 0,
         with_key: true,
     };
@@ -263,7 +263,7 @@ fn requests_without_ascii_form() {
     );
     let none = Get {
         kind: GetKind::Get,
-        keys: vec![],
+        keys: vec![].into(),
         exptime: 0,
         with_key: true,
     };

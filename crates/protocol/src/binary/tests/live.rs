@@ -13,7 +13,7 @@ use crate::model::{Arith, Command, ErrorKind, Get, GetKind, Store, StoreMode, Va
 fn get(kind: GetKind, key: &'static str, with_key: bool, quiet: bool) -> Request {
     let g = Get {
         kind,
-        keys: vec![Key::from(key)],
+        keys: vec![Key::from(key)].into(),
         exptime: 0,
         with_key,
     };

@@ -35,7 +35,7 @@ fn command() -> impl Strategy<Value = (Command, bool)> {
             let exptime = if touch { t } else { 0 };
             Command::Get(Get {
                 kind,
-                keys: vec![k],
+                keys: vec![k].into(),
                 exptime,
                 with_key,
             })

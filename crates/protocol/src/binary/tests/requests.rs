@@ -15,7 +15,7 @@ pub(super) fn r(command: Command, quiet: bool) -> Request {
 pub(super) fn get(kind: GetKind, key: &'static str, exptime: i64, with_key: bool) -> Command {
     Command::Get(Get {
         kind,
-        keys: vec![Key::from(key)],
+        keys: vec![Key::from(key)].into(),
         exptime,
         with_key,
     })

@@ -288,7 +288,7 @@ fn quiet_rules_follow_memcached() {
     };
     let getq = quiet(Command::Get(Get {
         kind: GetKind::Get,
-        keys: vec![Key::from("k")],
+        keys: vec![Key::from("k")].into(),
         exptime: 0,
         with_key: true,
     }));
