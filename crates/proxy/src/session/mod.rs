@@ -219,7 +219,8 @@ async fn read_some(
     buf: &mut BytesMut,
 ) -> std::io::Result<usize> {
     if buf.capacity() - buf.len() < 1024 {
-        rd.readable().await?;
+        // (`poll_read_ready`, not `readable()`: see `server::conn`.)
+        std::future::poll_fn(|cx| rd.as_ref().poll_read_ready(cx)).await?;
         if buf.capacity() == 0 {
             *buf = buffers::take();
         } else {
