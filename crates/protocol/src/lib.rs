@@ -9,10 +9,10 @@
 
 pub mod ascii;
 pub mod binary;
-mod keys;
+mod list;
 pub mod model;
 
-pub use keys::Keys;
+pub use list::{Keys, List};
 pub use model::*;
 
 /// For the fuzz entry points: a decoder may grow its read buffer for one

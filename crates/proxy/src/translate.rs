@@ -177,7 +177,7 @@ pub async fn binary_to_ascii(
     }
 }
 
-fn touched(frames: Vec<Response>, key: &Key) -> Response {
+fn touched(frames: protocol::List<Response>, key: &Key) -> Response {
     for f in frames {
         match f {
             Response::Value(v) => {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use protocol::{Key, Response, Status};
+use protocol::{Key, List, Response, Status};
 
 use super::{DownRequest, Slot, State};
 use crate::error::DownError;
@@ -16,7 +16,7 @@ use crate::wire::{encode_ascii, encode_binary, with_wire_exptimes, Expect};
 /// One request on the connection, awaiting its reply frames.
 pub(super) struct Pending {
     expect: Expect,
-    frames: Vec<Response>,
+    frames: List<Response>,
     /// The keys of a multi-get: a GETKQ run's in opaque order; an ascii
     /// get's, the only keys its VALUE lines may name.
     keys: Option<Arc<[Key]>>,
@@ -39,7 +39,7 @@ impl Pending {
     ) -> Pending {
         Pending {
             expect,
-            frames: Vec::new(),
+            frames: List::new(),
             keys,
             next_key: 0,
             slot,

@@ -37,7 +37,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use protocol::{GetKind, Key, Request, Response};
+use protocol::{GetKind, Key, List, Request, Response};
 
 use crate::error::DownError;
 use crate::topology::{DownAuth, DownstreamProtocol, Timeouts};
@@ -69,7 +69,7 @@ pub enum DownRequest {
 }
 
 /// The reply frames of one [`DownRequest`], or why there are none.
-pub type DownResult = Result<Vec<Response>, DownError>;
+pub type DownResult = Result<List<Response>, DownError>;
 
 /// Where one request's reply lands; the waiting request holds the other end.
 #[derive(Default)]
