@@ -169,6 +169,47 @@ mod tests {
         }
     }
 
+    /// memcached's reading: cut at the first NUL, split on spaces.
+    fn reference(body: &[u8]) -> (Vec<&[u8]>, &[u8]) {
+        let end = body.iter().position(|&b| b == 0).unwrap_or(body.len());
+        let toks = body[..end]
+            .split(|&b| b == b' ')
+            .filter(|t| !t.is_empty())
+            .take(MAX_TOKENS)
+            .collect();
+        (toks, &body[..end])
+    }
+
+    #[test]
+    fn the_tokenizer_matches_a_plain_split_at_every_length() {
+        // Every short length and those around the short-line limit, with
+        // spaces, NULs and bytes with the high bit set in every position.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let alphabet = [b' ', b' ', b'a', b'b', 0, 0x80, 0xa0, 0xff, b'\r'];
+        for len in (0..40).chain(250..262) {
+            for _ in 0..200 {
+                let body: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        alphabet[(seed % alphabet.len() as u64) as usize]
+                    })
+                    .collect();
+                let mut raw = body.clone();
+                raw.extend_from_slice(b"\n");
+                let l = Line::new(Bytes::from(raw));
+                // One `\r` before the `\n` goes (when the line holds two bytes).
+                let kept = match body.split_last() {
+                    Some((b'\r', rest)) if body.len() > 1 => rest,
+                    _ => &body[..],
+                };
+                let (want, cut) = reference(kept);
+                assert_eq!((toks(&l), &l.bytes[..]), (want, cut), "{body:?}");
+            }
+        }
+    }
+
     #[test]
     fn a_nul_ends_the_line_and_a_lone_cr_stays() {
         let l = line("get a\0b c\r\n");
