@@ -44,6 +44,7 @@ moxi-load compare [OPTIONS]          memcached, twemproxy, moxi side by side
   --idle-conns N (10000; 0 skips the idle-connection memory check)
   --callgrind            also count instructions per request under valgrind
   --callgrind-requests N (20000)
+  --callgrind-connections 1,4,32   connections of each callgrind measurement
   --moxi PATH            moxi binary (default $CARGO_TARGET_DIR/release/moxi
                          or target/release/moxi)
   --proxy-threads N (1)  --backend-threads N (2)
@@ -259,6 +260,12 @@ fn parse_compare(args: &[String]) -> Result<CompareConfig, String> {
             "idle-conns" => c.idle_conns = num(&name, &v)?,
             "callgrind" => c.callgrind = true,
             "callgrind-requests" => c.callgrind_requests = num::<u64>(&name, &v)?.max(1),
+            "callgrind-connections" => {
+                c.callgrind_connections = v
+                    .split(',')
+                    .map(|n| num::<usize>(&name, n.trim()).map(|n| n.max(1)))
+                    .collect::<Result<_, _>>()?;
+            }
             "moxi" => c.lab.moxi = PathBuf::from(v),
             "proxy-threads" => c.lab.proxy_threads = num::<usize>(&name, &v)?.max(1),
             "backend-threads" => c.lab.backend_threads = num::<usize>(&name, &v)?.max(1),
@@ -340,6 +347,7 @@ mod tests {
             "--other".into(),
             "moxi-t1=moxi -t 1 -z {port}={backend}".into(),
             "--callgrind".into(),
+            "--callgrind-connections=1,32".into(),
         ])
         .unwrap() else {
             panic!()
@@ -348,6 +356,7 @@ mod tests {
             (c.rounds, c.connections.clone(), c.callgrind),
             (3, vec![1, 32], true)
         );
+        assert_eq!(c.callgrind_connections, [1, 32]);
         assert_eq!(
             c.others,
             [(

@@ -3,7 +3,9 @@
 //! (`callgrind_control -z`), a fixed number of gets is sent, and the
 //! counters are dumped (`callgrind_control -d`). Instructions executed by
 //! the proxy process (all threads) divided by requests is machine-noise
-//! free, unlike throughput on a shared machine.
+//! free, unlike throughput on a shared machine. It is measured at several
+//! connection counts: the more requests arrive together, the more of them
+//! share one wake-up, one read and one write, in either proxy.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -16,8 +18,8 @@ use super::{need, CompareConfig};
 use crate::run::{prefill, run, Mode, RunConfig, Stop};
 use crate::workload::{Mix, Workload};
 
-/// Client connections used for the measured gets.
-pub const CONNECTIONS: usize = 4;
+/// Client connections of the measured gets, by default.
+pub const CONNECTIONS: [usize; 3] = [1, 4, 32];
 /// Requests sent before the counters are zeroed.
 pub const WARM_UP: u64 = 1_000;
 
@@ -26,6 +28,8 @@ pub const WARM_UP: u64 = 1_000;
 pub struct IrResult {
     /// System label.
     pub label: String,
+    /// Client connections the gets were sent on.
+    pub connections: usize,
     /// Instructions executed during the measured requests.
     pub ir: u64,
     /// Requests measured.
@@ -60,8 +64,16 @@ pub fn measure(lab: &Lab, systems: &[System], cfg: &CompareConfig) -> Result<Str
         )));
     }
     let mut results = Vec::new();
-    for s in systems.iter().filter(|s| s.kind != Kind::Direct) {
-        results.push(measure_one(lab, s, &mix, cfg.callgrind_requests)?);
+    for &connections in &cfg.callgrind_connections {
+        for s in systems.iter().filter(|s| s.kind != Kind::Direct) {
+            results.push(measure_one(
+                lab,
+                s,
+                &mix,
+                connections,
+                cfg.callgrind_requests,
+            )?);
+        }
     }
     Ok(render(&results))
 }
@@ -70,10 +82,11 @@ fn measure_one(
     lab: &Lab,
     system: &System,
     mix: &Mix,
+    connections: usize,
     requests: u64,
 ) -> Result<IrResult, CompareError> {
     let out_name = format!(
-        "callgrind.{}.out",
+        "callgrind.{}.c{connections}.out",
         system
             .label
             .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
@@ -85,7 +98,7 @@ fn measure_one(
         rc.label = system.label.clone();
         rc.mix = mix.clone();
         rc.mode = Mode::Closed;
-        rc.connections = CONNECTIONS;
+        rc.connections = connections;
         rc.stop = Stop::Requests(n);
         rc.prefill = false;
         rc.seed = seed;
@@ -102,6 +115,7 @@ fn measure_one(
         .ok_or_else(|| CompareError::Other(format!("no callgrind dump for {}", system.label)))?;
     Ok(IrResult {
         label: system.label.clone(),
+        connections,
         ir,
         requests: measured.summary.requests,
         errors: measured.errors,
@@ -150,36 +164,41 @@ pub fn parse_ir(text: &str) -> Option<u64> {
     field("summary:").or_else(|| field("totals:"))
 }
 
-/// The report: Ir per request per proxy, and ratios to twemproxy.
+/// The report: Ir per request per proxy and connection count, and ratios
+/// to twemproxy at each.
 pub fn render(results: &[IrResult]) -> String {
     let mut out = String::new();
+    let _ = writeln!(out, "instructions per request under callgrind (gets):");
     let _ = writeln!(
         out,
-        "instructions per request under callgrind ({CONNECTIONS} connections, gets):"
-    );
-    let _ = writeln!(
-        out,
-        "{:<12} {:>9} {:>14} {:>10} {:>7}",
-        "system", "requests", "Ir", "Ir/req", "errors"
+        "{:<12} {:>5} {:>9} {:>14} {:>10} {:>7}",
+        "system", "conns", "requests", "Ir", "Ir/req", "errors"
     );
     for r in results {
         let _ = writeln!(
             out,
-            "{:<12} {:>9} {:>14} {:>10.0} {:>7}",
+            "{:<12} {:>5} {:>9} {:>14} {:>10.0} {:>7}",
             r.label,
+            r.connections,
             r.requests,
             r.ir,
             r.per_request(),
             r.errors
         );
     }
-    if let Some(base) = results.iter().find(|r| r.label == "twemproxy") {
-        for r in results.iter().filter(|r| r.label != base.label) {
+    let base = |c: usize| {
+        results
+            .iter()
+            .find(|r| r.label == "twemproxy" && r.connections == c)
+    };
+    for r in results.iter().filter(|r| r.label != "twemproxy") {
+        if let Some(b) = base(r.connections) {
             let _ = writeln!(
                 out,
-                "{}/twemproxy Ir per request: {:.2}",
+                "{}/twemproxy Ir per request at {} connections: {:.2}",
                 r.label,
-                r.per_request() / base.per_request().max(1e-9)
+                r.connections,
+                r.per_request() / b.per_request().max(1e-9)
             );
         }
     }
@@ -199,15 +218,31 @@ mod tests {
     }
 
     #[test]
-    fn report_has_ratio_to_twemproxy() {
-        let r = |label: &str, ir| IrResult {
+    fn report_has_ratio_to_twemproxy_at_each_connection_count() {
+        let r = |label: &str, connections, ir| IrResult {
             label: label.into(),
+            connections,
             ir,
             requests: 1000,
             errors: 0,
         };
-        let t = render(&[r("twemproxy", 20_000_000), r("moxi", 30_000_000)]);
-        assert!(t.contains("moxi/twemproxy Ir per request: 1.50"), "{t}");
+        let t = render(&[
+            r("twemproxy", 1, 20_000_000),
+            r("moxi", 1, 30_000_000),
+            r("twemproxy", 32, 10_000_000),
+            r("moxi", 32, 9_000_000),
+            r("moxi", 4, 9_000_000),
+        ]);
+        assert!(
+            t.contains("moxi/twemproxy Ir per request at 1 connections: 1.50"),
+            "{t}"
+        );
+        assert!(
+            t.contains("moxi/twemproxy Ir per request at 32 connections: 0.90"),
+            "{t}"
+        );
+        // No twemproxy row at 4 connections: no ratio.
+        assert!(!t.contains("at 4 connections"), "{t}");
         assert!(t.contains("20000"), "{t}");
     }
 }

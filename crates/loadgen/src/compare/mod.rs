@@ -52,6 +52,8 @@ pub struct CompareConfig {
     pub callgrind: bool,
     /// Requests measured under callgrind.
     pub callgrind_requests: u64,
+    /// Client connections of each callgrind measurement.
+    pub callgrind_connections: Vec<usize>,
     /// Lab processes.
     pub lab: LabConfig,
     /// Extra systems: label and command template.
@@ -78,6 +80,7 @@ impl Default for CompareConfig {
             idle_conns: 10_000,
             callgrind: false,
             callgrind_requests: 20_000,
+            callgrind_connections: callgrind::CONNECTIONS.to_vec(),
             lab: LabConfig {
                 moxi: PathBuf::from("target/release/moxi"),
                 backend_threads: 2,
