@@ -39,11 +39,9 @@ fn parse(text: &str) -> HashMap<String, f64> {
 
 #[test]
 fn metrics_endpoint_counts_requests_and_reports_ready() {
-    let (server_port, proxy_port, admin_port) = (
-        testkit::free_port(),
-        testkit::free_port(),
-        testkit::free_port(),
-    );
+    // Picked together, so that no two are the same port.
+    let ports = testkit::topology::free_ports(3).unwrap();
+    let (server_port, proxy_port, admin_port) = (ports[0], ports[1], ports[2]);
     let proxy: SocketAddr = ([127, 0, 0, 1], proxy_port).into();
     let admin: SocketAddr = ([127, 0, 0, 1], admin_port).into();
     let z = format!("{proxy_port}=127.0.0.1:{server_port}");

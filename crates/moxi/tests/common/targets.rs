@@ -41,24 +41,25 @@ impl Target {
     /// Starts moxi of `kind` on free ports with `-t 1`, `--metrics` and
     /// `extra` arguments; returns once it accepts connections.
     pub fn start(kind: Kind, extra: &[&str]) -> Target {
+        // memcached first: ports picked for moxi before it started could
+        // be the one it then binds (they are free again once picked).
+        let memcached = match kind {
+            Kind::Server => None,
+            Kind::Proxy => Some(Memcached::start_for_corpus().unwrap()),
+        };
         let ports = free_ports(2);
         let (entry, admin) = (local(ports[0]), local(ports[1]));
         let admin_arg = admin.to_string();
         let mut args: Vec<String> = ["-l", "127.0.0.1", "-t", "1", "--metrics", &admin_arg]
             .map(String::from)
             .to_vec();
-        let memcached = match kind {
-            Kind::Server => {
-                args.extend(["-p".into(), ports[0].to_string()]);
-                None
-            }
-            Kind::Proxy => {
-                let mc = Memcached::start_for_corpus().unwrap();
+        match &memcached {
+            None => args.extend(["-p".into(), ports[0].to_string()]),
+            Some(mc) => {
                 let z = format!("{}=127.0.0.1:{}", ports[0], mc.addr().port());
                 args.extend(["-z".into(), z]);
-                Some(mc)
             }
-        };
+        }
         args.extend(extra.iter().map(|a| a.to_string()));
         let moxi =
             ChildServer::spawn(MOXI, &args, entry).unwrap_or_else(|e| panic!("moxi {args:?}: {e}"));
