@@ -37,9 +37,9 @@ measure() {
   wait_port "$port"
   local load=("$bin/moxi-load" --server "127.0.0.1:$port" --connections "$c" --quiet)
   "${load[@]}" --requests 2000 >/dev/null
-  callgrind_control -z "$pid" >/dev/null
+  callgrind_control -z "$pid" >/dev/null 2>&1
   "${load[@]}" --requests "$requests" --no-prefill >/dev/null
-  callgrind_control -d "$pid" >/dev/null
+  callgrind_control -d "$pid" >/dev/null 2>&1
   kill "$pid"; wait "$pid" 2>/dev/null || true
   # The dump holds the measured requests; the file written at exit only
   # what followed the dump.
