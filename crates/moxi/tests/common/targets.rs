@@ -47,29 +47,39 @@ impl Target {
             Kind::Server => None,
             Kind::Proxy => Some(Memcached::start_for_corpus().unwrap()),
         };
-        let ports = free_ports(2);
-        let (entry, admin) = (local(ports[0]), local(ports[1]));
-        let admin_arg = admin.to_string();
-        let mut args: Vec<String> = ["-l", "127.0.0.1", "-t", "1", "--metrics", &admin_arg]
-            .map(String::from)
-            .to_vec();
-        match &memcached {
-            None => args.extend(["-p".into(), ports[0].to_string()]),
-            Some(mc) => {
-                let z = format!("{}=127.0.0.1:{}", ports[0], mc.addr().port());
-                args.extend(["-z".into(), z]);
+        // A port free a moment ago may be taken by a test running beside
+        // this one before moxi binds it: moxi then exits, and starts again
+        // on other ports.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            let ports = free_ports(2);
+            let (entry, admin) = (local(ports[0]), local(ports[1]));
+            let admin_arg = admin.to_string();
+            let mut args: Vec<String> = ["-l", "127.0.0.1", "-t", "1", "--metrics", &admin_arg]
+                .map(String::from)
+                .to_vec();
+            match &memcached {
+                None => args.extend(["-p".into(), ports[0].to_string()]),
+                Some(mc) => {
+                    let z = format!("{}=127.0.0.1:{}", ports[0], mc.addr().port());
+                    args.extend(["-z".into(), z]);
+                }
+            }
+            args.extend(extra.iter().map(|a| a.to_string()));
+            match ChildServer::spawn(MOXI, &args, entry) {
+                Ok(moxi) => {
+                    return Target {
+                        kind,
+                        entry,
+                        admin,
+                        moxi,
+                        _memcached: memcached,
+                    }
+                }
+                Err(e) => failures.push(format!("moxi {args:?}: {e}")),
             }
         }
-        args.extend(extra.iter().map(|a| a.to_string()));
-        let moxi =
-            ChildServer::spawn(MOXI, &args, entry).unwrap_or_else(|e| panic!("moxi {args:?}: {e}"));
-        Target {
-            kind,
-            entry,
-            admin,
-            moxi,
-            _memcached: memcached,
-        }
+        panic!("moxi did not start: {failures:#?}");
     }
 
     /// The moxi process's resident set, in MiB (`VmRSS`).
