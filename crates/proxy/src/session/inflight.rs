@@ -24,7 +24,10 @@ enum Entry {
     Direct(Direct),
 }
 
-/// The answer to the oldest request in flight.
+/// The answer to the oldest request in flight. (It lives only from the
+/// queue to the write buffer; boxing the large variant would cost an
+/// allocation per request.)
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Answer {
     Reply(Reply),
     Direct(Direct, DownResult),
