@@ -403,3 +403,50 @@ fn a_doubled_reply_fails_requests_but_never_shifts_replies() {
         ok_from(&ops, 0, calm);
     }
 }
+
+/// A server that stops reading, so that moxi's write to it blocks on a full
+/// socket, and then answers garbage. The garbage ends the connection, and
+/// moxi must close it then, in the middle of its write: its writer used to
+/// hold the socket open for as long as the server read nothing.
+#[test]
+fn garbage_while_a_write_is_blocked_still_closes_the_connection() {
+    let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = server.local_addr().unwrap().port();
+    let (_moxi, entry) = moxi_on_free_port(
+        |p| format!("{p}=127.0.0.1:{port}"),
+        "downstream_protocol=ascii,downstream_timeout=0",
+    );
+    // 24 MB of sets: more than the loopback socket buffers on both sides
+    // hold, so moxi's writer is left waiting on the server.
+    let writer = std::thread::spawn(move || {
+        let mut c = TcpStream::connect(entry).unwrap();
+        let value = vec![b'v'; 512 * 1024];
+        for i in 0..48 {
+            let mut req = format!("set big{i} 0 0 {}\r\n", value.len()).into_bytes();
+            req.extend_from_slice(&value);
+            req.extend_from_slice(b"\r\n");
+            if c.write_all(&req).is_err() {
+                break;
+            }
+        }
+        c
+    });
+    let (mut down, _) = server.accept().unwrap();
+    let _client = writer.join().unwrap();
+    // Time for moxi to queue the sets and block writing them.
+    std::thread::sleep(Duration::from_millis(500));
+    down.write_all(b"garbage\r\n").unwrap();
+    // Once moxi closes its socket (with these bytes unread), the server's
+    // writes fail; while moxi holds it open, they land in its buffer.
+    let start = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        if down.write_all(&[b'x'; 1024]).is_err() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "moxi kept the connection open"
+        );
+    }
+}

@@ -4,6 +4,7 @@
 //! until the connection fails or is retired and has nothing left to answer.
 
 use std::future::poll_fn;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Poll;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use protocol::{ascii, binary, Limits};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
@@ -121,10 +122,43 @@ async fn write_loop(mut wr: OwnedWriteHalf, shared: &Shared) -> DownError {
         let Some(out) = out else {
             return DownError::Closed;
         };
-        if wr.write_all(&out).await.is_err() {
-            return DownError::Write;
+        if let Err(e) = write_out(&mut wr, &out, shared).await {
+            return e;
         }
     }
+}
+
+/// Writes all of `out`. Stops when the connection has ended meanwhile
+/// (the reader failed): a server that reads nothing more would otherwise
+/// hold the writer, and the socket, for ever.
+async fn write_out(wr: &mut OwnedWriteHalf, out: &[u8], shared: &Shared) -> Result<(), DownError> {
+    let mut done = 0;
+    while done < out.len() {
+        done += poll_fn(|cx| {
+            if shared.state.borrow().ended {
+                return Poll::Ready(Err(DownError::Closed));
+            }
+            match Pin::new(&mut *wr).poll_write(cx, &out[done..]) {
+                Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(Err(DownError::Write)),
+                Poll::Ready(Ok(n)) => Poll::Ready(Ok(n)),
+                Poll::Pending => {
+                    // Blocked on a full socket: wake up also when the
+                    // connection ends.
+                    let mut st = shared.state.borrow_mut();
+                    if !st
+                        .writer_ended
+                        .as_ref()
+                        .is_some_and(|w| w.will_wake(cx.waker()))
+                    {
+                        st.writer_ended = Some(cx.waker().clone());
+                    }
+                    Poll::Pending
+                }
+            }
+        })
+        .await?;
+    }
+    Ok(())
 }
 
 async fn read_loop(mut rd: OwnedReadHalf, shared: &Shared) -> DownError {

@@ -138,6 +138,8 @@ struct State {
     ended: bool,
     /// The reader, woken when the connection ends.
     reader: Option<Waker>,
+    /// The writer, woken when the connection ends (even mid-write).
+    writer_ended: Option<Waker>,
 }
 
 /// A handle on one downstream connection; cheap to clone. Once the last
@@ -185,6 +187,7 @@ impl DownConn {
                 retired: false,
                 ended: false,
                 reader: None,
+                writer_ended: None,
             }),
             protocol,
         });
@@ -254,7 +257,7 @@ impl Shared {
             st.wbuf = BytesMut::new();
             (
                 std::mem::take(&mut st.pending),
-                [st.reader.take(), st.writer.take()],
+                [st.reader.take(), st.writer.take(), st.writer_ended.take()],
             )
         };
         wakers.into_iter().flatten().for_each(Waker::wake);

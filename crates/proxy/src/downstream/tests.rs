@@ -35,6 +35,7 @@ fn queue(expect: Expect, keys: &[&str]) -> State {
         retired: false,
         ended: false,
         reader: None,
+        writer_ended: None,
     }
 }
 
