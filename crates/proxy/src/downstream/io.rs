@@ -216,10 +216,10 @@ async fn watch(shared: Rc<Shared>, idle: Duration) {
         }
         if finished(&st) {
             drop(st);
-            // Wakes the writer, which sees the connection is finished.
-            if let Some(w) = shared.state.borrow_mut().writer.take() {
-                w.wake();
-            }
+            // Nothing on it waits: the connection ends, and its reader and
+            // writer stop (the writer also in the middle of a write to a
+            // stalled server).
+            shared.fail_all(DownError::Closed);
             return;
         }
     }
