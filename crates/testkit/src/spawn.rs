@@ -200,6 +200,14 @@ impl ChildServer {
         self.child.id()
     }
 
+    /// Whether this child holds a TCP socket listening on `port`. A port
+    /// that was free when picked may be taken by a neighbour test's server
+    /// before the child binds it: the child then exits, but a connect to the
+    /// port (the readiness check) is answered by the neighbour.
+    pub fn listens_on(&self, port: u16) -> bool {
+        listens_on(self.pid(), port)
+    }
+
     /// Path of the file collecting the child's stderr.
     pub fn log_path(&self) -> &Path {
         &self.log
@@ -353,9 +361,57 @@ fn running_as_root() -> bool {
         .is_some_and(|euid| euid == "0")
 }
 
+/// Whether process `pid` holds a TCP socket listening on `port`: the
+/// socket's inode (`/proc/net/tcp`, `/proc/net/tcp6`, state `0A`) is among
+/// the process's open files (`/proc/PID/fd`).
+pub fn listens_on(pid: u32, port: u16) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    let inodes: std::collections::HashSet<String> = fds
+        .filter_map(Result::ok)
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_string_lossy().into_owned();
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_string(),
+            )
+        })
+        .collect();
+    let want = format!("{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"].iter().any(|table| {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        text.lines().skip(1).any(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let local_port = fields.get(1).and_then(|a| a.rsplit(':').next());
+            fields.len() > 9
+                && local_port == Some(want.as_str())
+                && fields[3] == "0A"
+                && inodes.contains(fields[9])
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_process_listens_on_its_own_port_only() {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let addr = listener.local_addr().expect("local address");
+        let port = addr.port();
+        let me = std::process::id();
+        assert!(listens_on(me, port));
+        // A socket connected to the port is not a listening one.
+        let _client = std::net::TcpStream::connect(addr).expect("connect");
+        drop(listener);
+        assert!(!listens_on(me, port));
+        assert!(!listens_on(u32::MAX, port));
+    }
 
     #[test]
     fn free_port_is_bindable() {

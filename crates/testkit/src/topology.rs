@@ -172,7 +172,11 @@ impl Topology {
             let cluster = shape.cluster(&ports, &mc_ports);
             match spawn_moxi(moxi, &cluster, opts.behaviors, &ports, opts.moxi_args) {
                 Ok(mut child) => {
-                    let all_moxi = ports.iter().all(|&p| answers_as_moxi(local(p)));
+                    // Each port must be this moxi's own (a neighbour test's
+                    // moxi answers `version` alike).
+                    let all_moxi = ports
+                        .iter()
+                        .all(|&p| answers_as_moxi(local(p)) && child.listens_on(p));
                     if all_moxi && child.is_running() {
                         return Ok(Topology {
                             entry: local(ports[0]),

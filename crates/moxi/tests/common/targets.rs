@@ -67,6 +67,11 @@ impl Target {
             }
             args.extend(extra.iter().map(|a| a.to_string()));
             match ChildServer::spawn(MOXI, &args, entry) {
+                // The readiness check may have been answered by a neighbour
+                // test's server on the port: it must be this moxi's.
+                Ok(moxi) if !moxi.listens_on(ports[0]) => {
+                    failures.push(format!("moxi {args:?}: port {} taken", ports[0]));
+                }
                 Ok(moxi) => {
                     return Target {
                         kind,
