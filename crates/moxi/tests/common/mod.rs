@@ -53,13 +53,14 @@ pub fn server_list(addrs: &[SocketAddr]) -> String {
 /// moxi started with `args(PORT)` for a free PORT it listens on. Another
 /// test's server may take a "free" port before moxi binds it (moxi then
 /// exits, or the wait for the port is answered by the other server), so
-/// moxi is started until one answers `version` as moxi there.
+/// moxi is started until it answers `version` there and holds the port.
 pub fn moxi_on_free_port(args: impl Fn(u16) -> Vec<String>) -> (ChildServer, SocketAddr) {
     for _ in 0..3 {
         let port = free_ports(1)[0];
         let addr = local(port);
         if let Ok(mut moxi) = ChildServer::spawn(MOXI, args(port), addr) {
-            if testkit::topology::answers_as_moxi(addr) && moxi.is_running() {
+            let own = testkit::topology::answers_as_moxi(addr) && moxi.listens_on(port);
+            if own && moxi.is_running() {
                 return (moxi, addr);
             }
         }
