@@ -44,10 +44,11 @@ fn idle_connections_do_not_keep_large_buffers() {
         return;
     }
     let mc = common::memcacheds(1);
-    let port = common::free_ports(1)[0];
-    let z = format!("{port}={}", common::server_list(&[mc[0].addr()]));
-    let moxi = common::moxi(&z, "downstream_protocol=ascii", &[port]);
-    let entry = common::local(port);
+    let servers = common::server_list(&[mc[0].addr()]);
+    let (moxi, entry) = common::moxi_z(
+        |port| format!("{port}={servers}"),
+        "downstream_protocol=ascii",
+    );
     const LEN: usize = 600 * 1024;
     // Warm up: the first large messages size the allocator's pools.
     let _warm: Vec<TcpStream> = (0..2)

@@ -27,11 +27,10 @@ fn ask(addr: SocketAddr, input: &[u8], want: &[u8]) {
 fn stalled_server_times_out_after_downstream_timeout() {
     let mock = MockServer::stalling().unwrap();
     for ds in ["ascii", "binary"] {
-        let port = common::free_ports(1)[0];
-        let z = format!("{port}=127.0.0.1:{}", mock.addr().port());
+        let mock_port = mock.addr().port();
         let behaviors = format!("downstream_protocol={ds},downstream_timeout=300");
-        let _moxi = common::moxi(&z, &behaviors, &[port]);
-        let entry = common::local(port);
+        let (_moxi, entry) =
+            common::moxi_z(|port| format!("{port}=127.0.0.1:{mock_port}"), &behaviors);
         let started = Instant::now();
         ask(
             entry,
@@ -55,10 +54,12 @@ fn stalled_server_times_out_after_downstream_timeout() {
 #[test]
 fn absent_server_is_a_write_error() {
     for ds in ["ascii", "binary"] {
-        let ports = common::free_ports(2);
-        let z = format!("{}=127.0.0.1:{}", ports[0], ports[1]);
-        let _moxi = common::moxi(&z, &format!("downstream_protocol={ds}"), &ports[..1]);
-        let entry = common::local(ports[0]);
+        // A port nothing listens on.
+        let dead = common::free_ports(1)[0];
+        let (_moxi, entry) = common::moxi_z(
+            |port| format!("{port}=127.0.0.1:{dead}"),
+            &format!("downstream_protocol={ds}"),
+        );
         ask(
             entry,
             b"incr a 1\r\nget a\r\n",

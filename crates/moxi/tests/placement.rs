@@ -69,8 +69,7 @@ fn check_placement(z_servers: &str, behaviors: &str, locator: &Locator, addrs: &
     for &a in addrs {
         exchange(a, b"flush_all\r\n", |r| r.ends_with(b"OK\r\n"));
     }
-    let port = common::free_ports(1)[0];
-    let _moxi = common::moxi(&format!("{port}={z_servers}"), behaviors, &[port]);
+    let (_moxi, entry) = common::moxi_z(|port| format!("{port}={z_servers}"), behaviors);
     let keys: Vec<Vec<u8>> = vector_keys()
         .into_iter()
         .filter_map(|(k, ok)| ok.then_some(k))
@@ -83,9 +82,7 @@ fn check_placement(z_servers: &str, behaviors: &str, locator: &Locator, addrs: &
         sets.extend_from_slice(k);
         sets.extend_from_slice(format!(" 0 0 {}\r\n{v}\r\n", v.len()).as_bytes());
     }
-    let stored = exchange(common::local(port), &sets, |r| {
-        count(r, b"\r\n") >= keys.len()
-    });
+    let stored = exchange(entry, &sets, |r| count(r, b"\r\n") >= keys.len());
     assert_eq!(count(&stored, b"STORED\r\n"), keys.len(), "{behaviors:?}");
     let key_refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
     let held: Vec<Vec<bool>> = addrs.iter().map(|&a| held_by(a, &key_refs)).collect();

@@ -11,7 +11,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{free_ports, local, memcacheds, moxi, MOXI};
+use common::{free_ports, local, memcacheds, MOXI};
 use testkit::rest_server::RestServer;
 use testkit::ChildServer;
 
@@ -82,8 +82,9 @@ fn vbucket_json_on_the_command_line() {
     }
     let mcs = memcacheds(2);
     let addrs: Vec<SocketAddr> = mcs.iter().map(|m| m.addr()).collect();
-    let port = free_ports(1)[0];
-    let _moxi = moxi(&format!("{port}={}", map_json(&addrs, 16)), "", &[port]);
+    let json = map_json(&addrs, 16);
+    let (_moxi, entry) = common::moxi_z(|port| format!("{port}={json}"), "");
+    let port = entry.port();
     for i in 0..20 {
         let k = format!("key{i}");
         let set = format!("set {k} 0 0 {}\r\n{k}\r\n", k.len());
@@ -106,12 +107,16 @@ fn vbucket_json_on_the_command_line() {
 fn the_readme_vbucket_cfg_file() {
     let dir = std::env::temp_dir().join(format!("moxi-vbucket-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let port = free_ports(1)[0];
     // Verbatim but for the port, which must be free here.
     let path = dir.join("vbucket1.cfg");
-    std::fs::write(&path, README_CFG.replace("11211", &port.to_string())).unwrap();
-    let z = path.to_str().unwrap();
-    let _moxi = moxi(z, "connect_timeout=300", &[port]);
+    let (_moxi, entry) = common::moxi_z(
+        |port| {
+            std::fs::write(&path, README_CFG.replace("11211", &port.to_string())).unwrap();
+            path.to_str().unwrap().to_string()
+        },
+        "connect_timeout=300",
+    );
+    let port = entry.port();
     // memcached_svr1 does not exist here; in vBucket mode gets see the error.
     let got = ask(local(port), b"get k\r\n", b"\r\n");
     assert_eq!(
@@ -120,13 +125,18 @@ fn the_readme_vbucket_cfg_file() {
     );
     if testkit::require_tool("memcached") {
         let mcs = memcacheds(1);
-        let port = free_ports(1)[0];
-        let text = README_CFG
-            .replace("11211", &port.to_string())
-            .replace("memcached_svr1:11311", &mcs[0].addr().to_string());
         let path = dir.join("vbucket2.cfg");
-        std::fs::write(&path, text).unwrap();
-        let _moxi = moxi(path.to_str().unwrap(), "", &[port]);
+        let (_moxi, entry) = common::moxi_z(
+            |port| {
+                let text = README_CFG
+                    .replace("11211", &port.to_string())
+                    .replace("memcached_svr1:11311", &mcs[0].addr().to_string());
+                std::fs::write(&path, text).unwrap();
+                path.to_str().unwrap().to_string()
+            },
+            "",
+        );
+        let port = entry.port();
         assert_eq!(
             ask(local(port), b"set a 0 0 1\r\nb\r\n", b"\r\n"),
             b"STORED\r\n"

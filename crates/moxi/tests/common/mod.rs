@@ -26,14 +26,6 @@ pub fn wait_accepting(addr: SocketAddr) {
     testkit::wait_accepting(addr).unwrap();
 }
 
-/// A moxi process started with `-z cluster` (and `-Z behaviors` when not
-/// empty), listening on 127.0.0.1; returns once every port in `ports`
-/// accepts connections.
-pub fn moxi(cluster: &str, behaviors: &str, ports: &[u16]) -> ChildServer {
-    testkit::topology::spawn_moxi(MOXI.as_ref(), cluster, behaviors, ports, &[])
-        .unwrap_or_else(|e| panic!("{e}"))
-}
-
 /// `n` memcached on free ports (64 MiB, no UDP, one thread).
 pub fn memcacheds(n: usize) -> Vec<Memcached> {
     (0..n)
@@ -66,6 +58,21 @@ pub fn moxi_on_free_port(args: impl Fn(u16) -> Vec<String>) -> (ChildServer, Soc
         }
     }
     panic!("no port for moxi after 3 tries");
+}
+
+/// moxi (`-l 127.0.0.1 -t 2`) with `-z cluster(PORT)` (and `-Z behaviors`
+/// when not empty) on a free PORT; started again on another port when the
+/// first was taken meanwhile (see [`moxi_on_free_port`]).
+pub fn moxi_z(cluster: impl Fn(u16) -> String, behaviors: &str) -> (ChildServer, SocketAddr) {
+    moxi_on_free_port(|port| {
+        let mut args: Vec<String> = ["-l", "127.0.0.1", "-t", "2", "-z", &cluster(port)]
+            .map(String::from)
+            .to_vec();
+        if !behaviors.is_empty() {
+            args.extend(["-Z".to_string(), behaviors.to_string()]);
+        }
+        args
+    })
 }
 
 /// For each `module => Shape`, a module with the tests `ascii_downstream`
