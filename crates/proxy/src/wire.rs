@@ -86,7 +86,7 @@ pub(crate) fn encode_ascii(req: &DownRequest, wbuf: &mut BytesMut) -> Option<Exp
         } => {
             let get = Get {
                 kind: *kind,
-                keys: keys.iter().cloned().collect(),
+                keys: keys.to_vec().into(),
                 exptime: *exptime,
                 with_key: true,
             };

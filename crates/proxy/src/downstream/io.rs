@@ -7,7 +7,7 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -86,12 +86,17 @@ async fn ended(shared: &Shared) {
         if st.ended {
             return Poll::Ready(());
         }
-        if !st.reader.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-            st.reader = Some(cx.waker().clone());
-        }
+        wait_in(&mut st.reader, cx.waker());
         Poll::Pending
     })
     .await
+}
+
+/// Leaves `waker` in `slot` (unless the same task already waits there).
+fn wait_in(slot: &mut Option<Waker>, waker: &Waker) {
+    if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+        *slot = Some(waker.clone());
+    }
 }
 
 async fn write_task(wr: OwnedWriteHalf, shared: Rc<Shared>) {
@@ -144,14 +149,7 @@ async fn write_out(wr: &mut OwnedWriteHalf, out: &[u8], shared: &Shared) -> Resu
                 Poll::Pending => {
                     // Blocked on a full socket: wake up also when the
                     // connection ends.
-                    let mut st = shared.state.borrow_mut();
-                    if !st
-                        .writer_ended
-                        .as_ref()
-                        .is_some_and(|w| w.will_wake(cx.waker()))
-                    {
-                        st.writer_ended = Some(cx.waker().clone());
-                    }
+                    wait_in(&mut shared.state.borrow_mut().writer_ended, cx.waker());
                     Poll::Pending
                 }
             }

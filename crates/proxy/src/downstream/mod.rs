@@ -122,6 +122,7 @@ impl Future for ReplyWait {
 
 /// A connection's queue, shared by the requests that send on it and the
 /// task that does its I/O (one thread: no locks).
+#[derive(Default)]
 struct State {
     /// Encoded requests not yet written.
     wbuf: BytesMut,
@@ -179,16 +180,7 @@ impl DownConn {
         auth: Option<Arc<DownAuth>>,
     ) -> DownConn {
         let shared = Rc::new(Shared {
-            state: RefCell::new(State {
-                wbuf: BytesMut::new(),
-                pending: VecDeque::new(),
-                opaque: 0,
-                writer: None,
-                retired: false,
-                ended: false,
-                reader: None,
-                writer_ended: None,
-            }),
+            state: RefCell::new(State::default()),
             protocol,
         });
         let conn = io::Conn {

@@ -28,14 +28,8 @@ fn queue(expect: Expect, keys: &[&str]) -> State {
     let keys: Option<Arc<[Key]>> =
         (!keys.is_empty()).then(|| keys.iter().map(|k| key(k)).collect());
     State {
-        wbuf: BytesMut::new(),
         pending: VecDeque::from([Pending::new(expect, keys, Rc::default(), None)]),
-        opaque: 0,
-        writer: None,
-        retired: false,
-        ended: false,
-        reader: None,
-        writer_ended: None,
+        ..State::default()
     }
 }
 
