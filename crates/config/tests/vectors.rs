@@ -1,4 +1,4 @@
-//! The golden vectors: every sample config in `shared/vectors/libvbucket_configs`
+//! The golden vectors: every sample config in `testdata/vectors/libvbucket_configs`
 //! parsed and routed as libvbucket did, the moxi runs of `moxi.jsonl`
 //! reproduced from their `-z` / `-Z` arguments, and the README's
 //! `vbucket1.cfg`.
@@ -7,7 +7,9 @@
 
 mod common;
 
-use common::{assert_all, indices, jsonl, keys, no_files, one_file, read, vectors_dir};
+use common::{
+    assert_all, indices, jsonl, keys, no_files, one_file, read, testdata_dir, vectors_dir,
+};
 use config::{parse_behaviors, parse_cluster, Cluster, NodeLocator, PoolServers, VbucketConfig};
 use routing::{Locator, Server};
 use serde_json::Value;
@@ -186,10 +188,7 @@ fn moxi_jsonl_end_to_end_from_arguments() {
 
 #[test]
 fn readme_vbucket1_cfg_verbatim() {
-    let readme = vectors_dir()
-        .parent()
-        .expect("shared/")
-        .join("reference/seeds/moxi-README.txt");
+    let readme = testdata_dir().join("moxi-README.txt");
     let readme = std::fs::read_to_string(&readme)
         .unwrap_or_else(|e| panic!("reading {}: {e}", readme.display()));
     let start = readme

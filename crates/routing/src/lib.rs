@@ -3,7 +3,7 @@
 //! vBucket maps. It must not do I/O, parse config files or depend on tokio:
 //! callers hand it servers and keys, it hands back indices.
 //!
-//! Every algorithm is specified in `shared/vectors/README.md` and proven by
+//! Every algorithm is specified in `testdata/vectors/README.md` and proven by
 //! the golden vectors beside it (`tests/vectors.rs` loads them all):
 //!
 //! | constructor | matches | proven by |

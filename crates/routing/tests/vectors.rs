@@ -1,4 +1,4 @@
-//! Every golden vector file in `shared/vectors`, asserted key by key.
+//! Every golden vector file in `testdata/vectors`, asserted key by key.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,36 +1,24 @@
-//! The golden vectors in `../shared/vectors` (key -> server placements
-//! computed by libmemcached, twemproxy, moxi and libvbucket), found by
-//! walking up from the test's crate until a `shared/vectors` directory
-//! appears. Missing vectors fail the test: CI always has `shared/` beside
-//! the checkout.
+//! The golden vectors in the workspace's `testdata/vectors` (key -> server
+//! placements computed by libmemcached, twemproxy, moxi and libvbucket; their
+//! `README.md` specifies each algorithm). They are part of the repository, so
+//! a fresh clone runs every placement test with nothing beside it.
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// `shared/vectors` above `manifest_dir` (pass `env!("CARGO_MANIFEST_DIR")`),
-/// or a panic that says where it was looked for.
-pub fn vectors_dir_from(manifest_dir: &str) -> PathBuf {
-    let start = Path::new(manifest_dir);
-    start
-        .ancestors()
-        .map(|dir| dir.join("shared").join("vectors"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| {
-            panic!(
-                "golden vectors not found: no shared/vectors directory in {} or any parent; \
-                 CI checks out shared/ beside the repository",
-                start.display()
-            )
-        })
+/// The workspace's `testdata/` folder (test data copied into the repository).
+pub fn testdata_dir() -> PathBuf {
+    // testkit lives at crates/testkit: the workspace root is two levels up.
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata")
 }
 
-/// `shared/vectors` above this crate (the workspace's `shared/` sibling).
+/// `testdata/vectors`: the golden vectors.
 pub fn vectors_dir() -> PathBuf {
-    vectors_dir_from(env!("CARGO_MANIFEST_DIR"))
+    testdata_dir().join("vectors")
 }
 
-/// Reads a file under `shared/vectors`.
+/// Reads a file under `testdata/vectors`.
 pub fn read(name: &str) -> String {
     let path = vectors_dir().join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))

@@ -5,7 +5,7 @@
 
 use std::io;
 
-pub use testkit::vectors::{assert_all, indices, jsonl, keys, read, vectors_dir};
+pub use testkit::vectors::{assert_all, indices, jsonl, keys, read, testdata_dir, vectors_dir};
 
 /// A reader that serves `contents` for `path` and fails otherwise.
 pub fn one_file(path: &'static str, contents: String) -> impl Fn(&str) -> io::Result<String> {
