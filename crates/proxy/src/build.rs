@@ -163,7 +163,6 @@ fn credentials(cfg: Option<&VbucketConfig>, b: &Behaviors) -> Option<Arc<DownAut
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

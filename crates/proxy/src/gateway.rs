@@ -246,7 +246,6 @@ impl Gateway {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -326,7 +326,6 @@ pub fn answers(addr: &str, protocol: DownstreamProtocol, timeout: Duration) -> b
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

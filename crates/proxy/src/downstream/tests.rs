@@ -1,7 +1,6 @@
 //! Unit tests of reply matching: a reply that cannot answer the request at
 //! the head of the queue puts the connection out of step (the caller then
 //! closes it) instead of being taken as that request's answer.
-#![allow(clippy::unwrap_used)]
 
 use bytes::Bytes;
 use protocol::Value;

@@ -1,6 +1,6 @@
 //! Shared set-up for proxy tests: real memcached downstreams and a proxy
 //! listening on a free port, in-process.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code)]
 
 pub mod nodes;
 
