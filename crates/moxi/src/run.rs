@@ -9,8 +9,8 @@ use protocol::Limits;
 use proxy::gateway::Gateway;
 use proxy::rest::{WatchOptions, Watcher};
 use proxy::PoolShared;
-use server::listener::{ConnLimit, Listener};
-use server::runtime::Workers;
+use runtime::listener::{ConnLimit, Listener};
+use runtime::workers::Workers;
 use server::Server;
 
 use crate::cli::Options;

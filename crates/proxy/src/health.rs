@@ -231,7 +231,7 @@ impl ServerHealth {
                 .map(|_| Semaphore::new(permits.min(Semaphore::MAX_PERMITS)))
                 .collect()
         });
-        slots.get(server::runtime::worker_index() % MAX_SLOTS)
+        slots.get(runtime::workers::worker_index() % MAX_SLOTS)
     }
 
     /// Adds the connection-level counters into `t`.

@@ -47,8 +47,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use protocol::Limits;
-use server::listener::{ConnLimit, Handler, Listener};
-use server::runtime::Workers;
+use runtime::listener::{ConnLimit, Handler, Listener};
+use runtime::workers::Workers;
 
 use crate::gateway::Gateway;
 use crate::session::Front;

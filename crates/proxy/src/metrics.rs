@@ -93,7 +93,7 @@ pub fn metrics() -> &'static Metrics {
 
 fn slot() -> &'static Slot {
     let m = metrics();
-    &m.slots[server::runtime::worker_index() % m.slots.len()]
+    &m.slots[runtime::workers::worker_index() % m.slots.len()]
 }
 
 /// The label index of a request's command (its place in [`COMMANDS`]).

@@ -174,7 +174,7 @@ impl Default for PoolRuntime {
 
 impl PoolRuntime {
     fn slot(&self) -> &ProxyStats {
-        &self.slots[server::runtime::worker_index() % self.slots.len()]
+        &self.slots[runtime::workers::worker_index() % self.slots.len()]
     }
 
     /// Adds `n` to the counter `pick` chooses, in this worker's slot.
@@ -225,7 +225,7 @@ impl PoolRuntime {
             let permits = (downstream_max as usize).min(Semaphore::MAX_PERMITS);
             (0..MAX_SLOTS).map(|_| Semaphore::new(permits)).collect()
         });
-        gates.get(server::runtime::worker_index() % MAX_SLOTS)
+        gates.get(runtime::workers::worker_index() % MAX_SLOTS)
     }
 }
 

@@ -22,8 +22,8 @@ use protocol::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use server::buffers;
-use server::listener::ConnGuard;
+use runtime::buffers;
+use runtime::listener::ConnGuard;
 
 use crate::gateway::Gateway;
 use crate::PoolShared;
@@ -96,13 +96,13 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
         affinity,
     };
     let (mut rd, mut wr) = stream.into_split();
-    // Buffers are held only while bytes are in them (`server::buffers`),
+    // Buffers are held only while bytes are in them (`runtime::buffers`),
     // so an idle client costs little.
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
     let mut q = Requests::new(ctx);
-    let mut drain = std::pin::pin!(server::shutdown::drained());
-    let mut draining = server::shutdown::draining();
+    let mut drain = std::pin::pin!(runtime::shutdown::drained());
+    let mut draining = runtime::shutdown::draining();
     // A reply that ends the connection was queued: write what is buffered, then close.
     let mut closing = false;
     // The buffers held a large message since they were last empty (their

@@ -11,8 +11,8 @@ use protocol::Limits;
 use proxy::topology::{DownstreamProtocol, Placement, Timeouts, Topology};
 use proxy::PoolShared;
 use routing::{Locator, Server};
-use server::listener::{ConnLimit, Listener};
-use server::runtime::Workers;
+use runtime::listener::{ConnLimit, Listener};
+use runtime::workers::Workers;
 pub use testkit::frames::Frame;
 
 /// A running proxy and what it needs to stay up.
