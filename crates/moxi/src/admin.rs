@@ -91,7 +91,7 @@ fn route(method: &str, path: &str, sources: &Sources) -> (&'static str, &'static
     match path.split('?').next().unwrap_or("") {
         "/metrics" => ("200 OK", "text/plain; version=0.0.4", render(sources)),
         "/healthz" => {
-            if proxy::metrics::config_version() > 0 {
+            if proxy::stats::metrics::config_version() > 0 {
                 ("200 OK", "text/plain", "ready\n".into())
             } else {
                 (
@@ -113,7 +113,7 @@ fn route(method: &str, path: &str, sources: &Sources) -> (&'static str, &'static
 pub fn render(sources: &Sources) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(8 * 1024);
-    proxy::metrics::render(&mut out);
+    proxy::stats::metrics::render(&mut out);
     let c = &sources.conns;
     let _ = writeln!(
         out,

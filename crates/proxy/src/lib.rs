@@ -11,35 +11,18 @@
 //! It owns no wire format (that is `protocol`) and no placement math (that
 //! is `routing`); it reuses the worker threads and listeners of `server`.
 
-pub mod auth;
-pub mod build;
+pub mod admission;
+pub mod buckets;
 pub mod clock;
-pub mod direct;
+pub mod dispatch;
 pub mod downstream;
-pub mod eject;
 pub mod error;
-mod featuremetrics;
 pub mod features;
-pub mod forward;
-pub mod frontcache;
-pub mod gate;
-pub mod gateway;
 pub mod health;
-pub mod keyed;
-pub mod keystats;
-pub mod merge;
-pub mod metrics;
-pub mod ops_metrics;
-pub mod optimize;
-pub mod pool;
-pub mod rest;
 pub mod session;
 pub mod stats;
-pub mod stats_proxy;
-pub mod timings;
 pub mod topology;
 pub mod translate;
-mod wire;
 
 use std::io;
 use std::net::SocketAddr;
@@ -50,7 +33,7 @@ use protocol::Limits;
 use runtime::listener::{ConnLimit, Handler, Listener};
 use runtime::workers::Workers;
 
-use crate::gateway::Gateway;
+use crate::buckets::Gateway;
 use crate::session::Front;
 use crate::stats::PoolRuntime;
 use crate::topology::Topology;
@@ -81,7 +64,7 @@ impl PoolShared {
     pub fn set_label(self: &Arc<Self>, port: u16, name: &str) {
         let mut label = self.label.write().unwrap_or_else(|p| p.into_inner());
         if label.is_none() {
-            stats_proxy::register(self);
+            stats::proxy::register(self);
         }
         *label = Some((port, name.to_owned()));
     }

@@ -9,7 +9,7 @@ mod common;
 use common::nodes::Node;
 use common::{bin, bucket_json, buckets_json, op, set_extras, Client};
 use config::{Behaviors, DefaultBucket};
-use proxy::gateway::Gateway;
+use proxy::buckets::Gateway;
 
 const LIST_MECHS: u8 = 0x20;
 const SASL_AUTH: u8 = 0x21;

@@ -23,7 +23,7 @@ fn behaviors(list: &str) -> Behaviors {
 }
 
 fn proxy(addr: SocketAddr, b: &Behaviors) -> common::Proxy {
-    let topo = proxy::build::hashed(&common::servers_of(&[addr]), b).unwrap();
+    let topo = proxy::topology::build::hashed(&common::servers_of(&[addr]), b).unwrap();
     common::start_on(topo, 1)
 }
 

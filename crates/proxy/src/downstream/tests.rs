@@ -7,7 +7,7 @@ use protocol::Value;
 
 use super::matching::{deliver, Pending};
 use super::*;
-use crate::wire::Expect;
+use crate::downstream::wire::Expect;
 
 fn key(k: &str) -> Key {
     Key(Bytes::copy_from_slice(k.as_bytes()))

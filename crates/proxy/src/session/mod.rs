@@ -7,7 +7,7 @@
 //! of order. A client's requests to one server share one downstream
 //! connection, so they also reach the server in order; the few requests for
 //! which that is not enough are barriers that run alone
-//! ([`crate::forward::is_barrier`]).
+//! ([`crate::dispatch::is_barrier`]).
 //!
 //! A client of a [`Gateway`] port sits in a bucket: the gateway's default
 //! until a binary SASL PLAIN names another bucket's credentials (answered
@@ -25,7 +25,7 @@ use tokio::net::TcpStream;
 use runtime::buffers;
 use runtime::listener::ConnGuard;
 
-use crate::gateway::Gateway;
+use crate::buckets::Gateway;
 use crate::PoolShared;
 
 mod inflight;
@@ -125,7 +125,7 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
                     Ok(0) | Err(_) => return,
                     Ok(n) => n,
                 };
-                crate::metrics::add_bytes(0, n);
+                crate::stats::metrics::add_bytes(0, n);
                 wbuf.advance(n);
                 if wbuf.is_empty() {
                     if closing {
@@ -158,7 +158,7 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
                 match r {
                     Ok(0) | Err(_) => q.reading = false,
                     Ok(n) => {
-                        crate::metrics::add_bytes(n, 0);
+                        crate::stats::metrics::add_bytes(n, 0);
                         if rbuf.capacity() - rbuf.len() < 1024 {
                             rbuf.reserve(buffers::GROWTH);
                         }

@@ -61,7 +61,7 @@ pub fn start_on(topology: Topology, workers: usize) -> Proxy {
 }
 
 /// A REST gateway listening on a free port, in-process.
-pub fn start_gateway(gateway: Arc<proxy::gateway::Gateway>) -> Listener {
+pub fn start_gateway(gateway: Arc<proxy::buckets::Gateway>) -> Listener {
     let workers = Workers::start(2, "gateway-test").unwrap();
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     proxy::listen_gateway(&[addr], 128, workers, ConnLimit::new(1024), gateway).unwrap()

@@ -12,6 +12,8 @@
 //! Before the first config every request gets moxi's error reply; once a
 //! config with no buckets at all is in, new clients are closed (MB-3113).
 
+pub mod watch;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -19,7 +21,7 @@ use std::sync::{Arc, RwLock};
 use config::{parse_rest_body, Behaviors, DefaultBucket};
 use protocol::Limits;
 
-use crate::build;
+use crate::topology::build;
 use crate::topology::{Topology, Unserved};
 use crate::PoolShared;
 
@@ -156,7 +158,7 @@ impl Gateway {
 
     /// Parses a REST body and applies it (see the module docs).
     pub fn apply_body(&self, body: &[u8], b: &Behaviors) -> Result<Applied, ApplyError> {
-        let main = crate::stats_proxy::main_stats();
+        let main = crate::stats::proxy::main_stats();
         main.stat_configs.fetch_add(1, Ordering::Relaxed);
         let applied = self.apply_body_inner(body, b);
         if applied.is_err() {
@@ -191,7 +193,7 @@ impl Gateway {
     pub fn apply(&self, buckets: Vec<(String, String, Topology)>) -> Applied {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         let mut applied = Applied::default();
-        let main = crate::stats_proxy::main_stats();
+        let main = crate::stats::proxy::main_stats();
         let port = self.port.load(Ordering::Relaxed);
         for (name, password, topo) in buckets {
             match state.buckets.get_mut(&name) {
@@ -226,7 +228,7 @@ impl Gateway {
         state.current = applied.buckets.clone();
         state.default = self.default_of(&state);
         self.version.fetch_add(1, Ordering::SeqCst);
-        crate::metrics::bump_config_version();
+        crate::stats::metrics::bump_config_version();
         applied
     }
 

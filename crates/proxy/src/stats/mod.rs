@@ -11,13 +11,18 @@
 //! Each worker writes only its own slot, with relaxed atomics; sums are
 //! taken when stats are asked for.
 
+pub mod metrics;
+pub mod ops_metrics;
+pub mod proxy;
+pub mod timings;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::timings::Timings;
+use crate::stats::timings::Timings;
 
 /// Slots per pool: workers beyond this share slots (still correct).
 pub const MAX_SLOTS: usize = 64;
@@ -188,7 +193,7 @@ impl PoolRuntime {
     }
 
     /// Counts one answered request of command `cmd` (a
-    /// [`crate::metrics::COMMANDS`] index) that took `took`.
+    /// [`crate::stats::metrics::COMMANDS`] index) that took `took`.
     pub fn answered(&self, cmd: usize, took: Duration, time_stats: bool) {
         let s = self.slot();
         s.tot_cmd_count.fetch_add(1, Ordering::Relaxed);

@@ -15,6 +15,8 @@
 //! keeps weak references, so a server no configuration names any more is
 //! forgotten, and its probe stops.
 
+pub mod eject;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -24,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+use crate::stats::timings::Histogram;
 use crate::stats::{ProxyStats, Totals, MAX_SLOTS};
-use crate::timings::Histogram;
 use crate::topology::{DownstreamProtocol, Timeouts};
 
 /// How failures turn into a down server and back (`-Z connect_max_errors`,

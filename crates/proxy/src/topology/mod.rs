@@ -8,12 +8,14 @@
 //! and later requests of the same snapshot must see that, so the map sits
 //! behind a lock. A reload replaces the whole map.
 
+pub mod build;
+
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use routing::{Locator, Server, VbucketMap};
 
-use crate::eject::Eject;
+use crate::health::eject::Eject;
 use crate::health::{HealthPolicy, ServerHealth};
 use crate::stats::{PoolRuntime, ProxyStats};
 

@@ -261,7 +261,7 @@ pub fn render(out: &mut String) {
     );
     let _ = writeln!(out, "# TYPE moxi_config_version gauge");
     let _ = writeln!(out, "moxi_config_version {}", config_version());
-    crate::ops_metrics::render(out);
+    crate::stats::ops_metrics::render(out);
     crate::features::render_metrics(out);
 }
 

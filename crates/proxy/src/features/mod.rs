@@ -1,6 +1,6 @@
 //! The per-pool behaviours around forwarding that `-Z` switches on: the
-//! front cache ([`crate::frontcache`]), key stats ([`crate::keystats`]) and
-//! `optimize_set` ([`crate::optimize`]), and their hooks in the request
+//! front cache ([`crate::features::frontcache`]), key stats ([`crate::features::keystats`]) and
+//! `optimize_set` ([`crate::features::optimize`]), and their hooks in the request
 //! path ([`get`], [`keyed()`], [`flush_all`], [`observe`]).
 //!
 //! A pool's [`Features`] hang off its [`Topology`]. A reload builds a new
@@ -12,6 +12,11 @@
 //! through the proxy invalidate them as before. A changed configuration
 //! starts empty.
 
+pub mod frontcache;
+pub mod keystats;
+mod metrics;
+pub mod optimize;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,10 +25,10 @@ use config::{Behaviors, PrefixSpec};
 use protocol::{Get, GetKind, Key, Request, Response, Value};
 
 use crate::clock::Clock;
+use crate::dispatch::keyed;
 use crate::error::ClientProtocol;
-use crate::frontcache::{FrontCache, FrontCacheConfig};
-use crate::keyed;
-use crate::keystats::{KeyStats, KeyStatsConfig};
+use crate::features::frontcache::{FrontCache, FrontCacheConfig};
+use crate::features::keystats::{KeyStats, KeyStatsConfig};
 use crate::topology::Topology;
 
 /// One pool's front cache, key stats and `optimize_set`.
@@ -158,7 +163,7 @@ pub async fn get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
 /// invalidated when the request starts (so the client's own later gets,
 /// which may start before the reply, miss it) and again when it is
 /// answered (so a get that raced with it keeps nothing), and
-/// `optimize_set` answered early ([`crate::optimize`]).
+/// `optimize_set` answered early ([`crate::features::optimize`]).
 pub async fn keyed(
     topo: &Arc<Topology>,
     req: &Request,
@@ -170,8 +175,8 @@ pub async fn keyed(
     if let Some(k) = key {
         front.invalidate(k.as_bytes());
     }
-    if crate::optimize::applies(topo, client, req) {
-        return crate::optimize::fire(Arc::clone(topo), req.clone(), affinity).await;
+    if crate::features::optimize::applies(topo, client, req) {
+        return crate::features::optimize::fire(Arc::clone(topo), req.clone(), affinity).await;
     }
     let reply = keyed::keyed(topo, req, client, affinity).await;
     if let Some(k) = key {
@@ -197,7 +202,7 @@ pub fn observe(topo: &Topology, req: &Request, frames: &[Response]) {
     topo.features.keys.observe(req, frames);
 }
 
-pub use crate::featuremetrics::render as render_metrics;
+pub use crate::features::metrics::render as render_metrics;
 
 #[cfg(test)]
 mod tests {
@@ -211,7 +216,7 @@ mod tests {
             ..Behaviors::default()
         };
         let servers = vec![routing::Server::new("h", 1, 0)];
-        let build = |b: &Behaviors| crate::build::hashed(&servers, b).expect("topology");
+        let build = |b: &Behaviors| crate::topology::build::hashed(&servers, b).expect("topology");
         let old = build(&b);
         let mut same = build(&b);
         same.inherit_features(&old);

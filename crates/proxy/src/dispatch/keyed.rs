@@ -14,9 +14,9 @@ use foldhash::{HashMap, HashMapExt};
 use futures_util::future::join_all;
 use protocol::{Command, Get, GetKind, Key, Request, Response, Status, Value};
 
+use crate::dispatch::{normalize, send};
 use crate::downstream::{DownRequest, DownResult};
 use crate::error::{failure_reply, ClientProtocol, DownError};
-use crate::forward::{normalize, send};
 use crate::topology::{DownstreamProtocol, Topology};
 
 /// The outcome of [`send_keyed`]: the server last asked (`None` when the
