@@ -11,18 +11,18 @@
 //! It owns no wire format (that is `protocol`) and no placement math (that
 //! is `routing`); it reuses the worker threads and listeners of `server`.
 
-pub mod admission;
+pub(crate) mod admission;
 pub mod buckets;
 pub mod clock;
-pub mod dispatch;
-pub mod downstream;
-pub mod error;
+pub(crate) mod dispatch;
+pub(crate) mod downstream;
+pub(crate) mod error;
 pub mod features;
 pub mod health;
-pub mod session;
+pub(crate) mod session;
 pub mod stats;
 pub mod topology;
-pub mod translate;
+pub(crate) mod translate;
 
 use std::io;
 use std::net::SocketAddr;

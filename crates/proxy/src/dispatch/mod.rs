@@ -5,9 +5,9 @@
 //! client's command (a2b: binary ADD's "exists" is ascii's NOT_STORED) and
 //! encoded in the client's protocol.
 
-pub mod direct;
-pub mod keyed;
-pub mod merge;
+pub(crate) mod direct;
+pub(crate) mod keyed;
+pub(crate) mod merge;
 
 use std::sync::Arc;
 

@@ -22,8 +22,8 @@
 //! connection: new requests go to a fresh one, and this one closes once the
 //! requests already on it are answered or past their deadlines.
 
-pub mod auth;
-pub mod pool;
+pub(crate) mod auth;
+pub(crate) mod pool;
 pub(crate) mod wire;
 
 mod io;

@@ -12,10 +12,10 @@
 //! through the proxy invalidate them as before. A changed configuration
 //! starts empty.
 
-pub mod frontcache;
-pub mod keystats;
+pub(crate) mod frontcache;
+pub(crate) mod keystats;
 mod metrics;
-pub mod optimize;
+pub(crate) mod optimize;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -15,7 +15,7 @@
 //! keeps weak references, so a server no configuration names any more is
 //! forgotten, and its probe stops.
 
-pub mod eject;
+pub(crate) mod eject;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};

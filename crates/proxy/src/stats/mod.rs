@@ -12,9 +12,9 @@
 //! taken when stats are asked for.
 
 pub mod metrics;
-pub mod ops_metrics;
+pub(crate) mod ops_metrics;
 pub mod proxy;
-pub mod timings;
+pub(crate) mod timings;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
