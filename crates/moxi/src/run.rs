@@ -8,7 +8,7 @@ use config::{Behaviors, Cluster, PoolServers, RestConfig};
 use protocol::Limits;
 use proxy::buckets::watch::{WatchOptions, Watcher};
 use proxy::buckets::Gateway;
-use proxy::PoolShared;
+use proxy::Bucket;
 use runtime::listener::{ConnLimit, Listener};
 use runtime::workers::Workers;
 use server::Server;
@@ -18,7 +18,7 @@ use crate::cli::Options;
 /// Everything that must stay alive while moxi runs.
 pub struct Running {
     /// Proxy listeners, one per static `-z` pool.
-    pub proxies: Vec<(Listener, Arc<PoolShared>)>,
+    pub proxies: Vec<(Listener, Arc<Bucket>)>,
     /// REST mode: the buckets' listener, their gateway and the config
     /// watcher.
     pub gateway: Option<(Listener, Arc<Gateway>, Watcher)>,
@@ -213,13 +213,13 @@ fn static_pool(
     port: u16,
     servers: &PoolServers,
     b: &Behaviors,
-) -> Result<(Listener, Arc<PoolShared>), StartError> {
+) -> Result<(Listener, Arc<Bucket>), StartError> {
     let topo = match servers {
         PoolServers::List(s) => proxy::topology::build::hashed(s, b),
         PoolServers::Vbucket(cfg) => proxy::topology::build::bucket(cfg, b),
     }
     .map_err(|e| StartError(format!("ERROR: port {port}: {e}")))?;
-    let shared = PoolShared::new(topo, ctx.limits);
+    let shared = Bucket::new(topo, ctx.limits);
     // moxi names every static pool `default`.
     shared.set_label(port, "default");
     let starts = &proxy::stats::proxy::main_stats().stat_proxy_starts;

@@ -1,15 +1,30 @@
-//! The proxy: upstream sessions ([`session`]), per-worker downstream
-//! connections ([`downstream`], [`pool`], [`auth`]), forwarding, fan-out
-//! and merge ([`forward`], [`keyed`], [`merge`], [`translate`]), the
-//! mapping of failures to client replies ([`error`]), topologies built from
-//! configuration ([`build`]), REST buckets ([`gateway`]) and their config
-//! watcher ([`rest`]), the proxy's counters ([`stats`], [`timings`],
-//! [`metrics`]) and `stats proxy` ([`stats_proxy`]), server health and
-//! ejection ([`health`], [`eject`]), the wait queues ([`gate`]), and the
-//! front cache, key stats and optimize_set ([`features`]).
+//! The proxy: memcached clients in, memcached servers out. It owns no wire
+//! format (that is `protocol`), no placement math (that is `routing`) and no
+//! cache (it does not depend on `engine`); it runs on `runtime`'s workers.
 //!
-//! It owns no wire format (that is `protocol`) and no placement math (that
-//! is `routing`); it reuses the worker threads and listeners of `server`.
+//! # Layout
+//! The folders follow a request, in the order it meets them:
+//! - [`session`]: one client connection: read, decode, answer in order;
+//! - [`dispatch`]: what a command does: keyed commands to their server
+//!   (`keyed`), multi-gets split and merged, broadcasts (`merge` for
+//!   `stats`), local answers; `direct` is the one-reply fast case;
+//! - [`admission`]: the wait queue (`downstream_max`) and each server's
+//!   request budget (`downstream_conn_pipeline`);
+//! - [`translate`]: a binary client's commands to an ascii server (b2a);
+//! - [`downstream`]: connections to servers (`pool`: a worker's connections
+//!   by server), request bytes (`wire`), reply matching, SASL (`auth`);
+//! - [`error`]: why a request failed, and the one place a failure becomes
+//!   the client's reply;
+//! - [`topology`]: the snapshot a request is routed with, and its building
+//!   from configuration (`build`);
+//! - [`buckets`]: the REST configuration's buckets and their watcher (`watch`);
+//! - [`features`]: front cache, key stats, optimize_set;
+//! - [`health`]: server health, probes, ejection from the ring;
+//! - [`stats`]: counters and their views: `stats proxy`, timings, Prometheus;
+//! - [`clock`]: the injected clock the features read.
+//!
+//! A [`Bucket`] is what the clients of one port (or of one REST bucket) are
+//! routed with: its current topology, swapped on reload.
 
 pub(crate) mod admission;
 pub mod buckets;
@@ -39,7 +54,7 @@ use crate::stats::PoolRuntime;
 use crate::topology::Topology;
 
 /// State shared by every client of one proxy port.
-pub struct PoolShared {
+pub struct Bucket {
     topology: RwLock<Arc<Topology>>,
     /// Client-side decoder limits.
     pub limits: Limits,
@@ -48,10 +63,10 @@ pub struct PoolShared {
     label: RwLock<Option<(u16, String)>>,
 }
 
-impl PoolShared {
+impl Bucket {
     /// A pool with its first topology.
-    pub fn new(topology: Topology, limits: Limits) -> Arc<PoolShared> {
-        Arc::new(PoolShared {
+    pub fn new(topology: Topology, limits: Limits) -> Arc<Bucket> {
+        Arc::new(Bucket {
             topology: RwLock::new(Arc::new(topology)),
             limits,
             affinity: AtomicUsize::new(0),
@@ -69,7 +84,7 @@ impl PoolShared {
         *label = Some((port, name.to_owned()));
     }
 
-    /// The `(port, name)` given by [`PoolShared::set_label`].
+    /// The `(port, name)` given by [`Bucket::set_label`].
     pub fn label(&self) -> Option<(u16, String)> {
         self.label.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -112,7 +127,7 @@ pub fn listen(
     backlog: u32,
     workers: Arc<Workers>,
     conns: Arc<ConnLimit>,
-    shared: Arc<PoolShared>,
+    shared: Arc<Bucket>,
 ) -> io::Result<Listener> {
     listen_front(addrs, backlog, workers, conns, Front::Pool(shared))
 }

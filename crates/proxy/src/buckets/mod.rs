@@ -6,7 +6,7 @@
 //! naming another bucket's name and `saslPassword`.
 //!
 //! A config applies live: buckets that stay get their new topology swapped
-//! in ([`PoolShared::replace_topology`]), new ones are created, and the
+//! in ([`Bucket::replace_topology`]), new ones are created, and the
 //! ones the config no longer names lose their servers (their clients get
 //! error replies) but keep their pool, so they come back where they were.
 //! Before the first config every request gets moxi's error reply; once a
@@ -23,23 +23,23 @@ use protocol::Limits;
 
 use crate::topology::build;
 use crate::topology::{Topology, Unserved};
-use crate::PoolShared;
+use crate::Bucket;
 
 /// One configured bucket.
-struct Bucket {
+struct Configured {
     /// `saslPassword`: what a client's SASL PLAIN must present.
     password: String,
-    pool: Arc<PoolShared>,
+    pool: Arc<Bucket>,
 }
 
 #[derive(Default)]
 struct State {
     /// Every bucket ever configured, by name.
-    buckets: HashMap<String, Bucket>,
+    buckets: HashMap<String, Configured>,
     /// The buckets of the latest config, in its order.
     current: Vec<String>,
     /// Where new clients start; `None`: close them.
-    default: Option<Arc<PoolShared>>,
+    default: Option<Arc<Bucket>>,
 }
 
 /// The buckets of one listening port.
@@ -47,9 +47,9 @@ pub struct Gateway {
     state: RwLock<State>,
     default_bucket: DefaultBucket,
     /// Pool of clients in the NULL bucket.
-    null: Arc<PoolShared>,
+    null: Arc<Bucket>,
     /// Pool of clients before any config.
-    unconfigured: Arc<PoolShared>,
+    unconfigured: Arc<Bucket>,
     limits: Limits,
     affinity: AtomicUsize,
     /// Configs applied so far (moxi's `config_ver`).
@@ -83,14 +83,14 @@ pub enum ApplyError {
 impl Gateway {
     /// A gateway with no config yet.
     pub fn new(default_bucket: DefaultBucket, limits: Limits) -> Arc<Gateway> {
-        let unconfigured = PoolShared::new(Topology::empty(Unserved::Unconfigured), limits);
+        let unconfigured = Bucket::new(Topology::empty(Unserved::Unconfigured), limits);
         Arc::new(Gateway {
             state: RwLock::new(State {
                 default: Some(unconfigured.clone()),
                 ..State::default()
             }),
             default_bucket,
-            null: PoolShared::new(Topology::empty(Unserved::NullBucket), limits),
+            null: Bucket::new(Topology::empty(Unserved::NullBucket), limits),
             unconfigured,
             limits,
             affinity: AtomicUsize::new(0),
@@ -119,17 +119,17 @@ impl Gateway {
 
     /// Where a new client starts; `None` when it must be closed (a config
     /// with no buckets, MB-3113).
-    pub fn admit(&self) -> Option<Arc<PoolShared>> {
+    pub fn admit(&self) -> Option<Arc<Bucket>> {
         self.read().default.clone()
     }
 
     /// The pool a client that has not authenticated uses now.
-    pub fn default_pool(&self) -> Arc<PoolShared> {
+    pub fn default_pool(&self) -> Arc<Bucket> {
         self.admit().unwrap_or_else(|| self.unconfigured.clone())
     }
 
     /// The bucket named `user` if `password` is its `saslPassword`.
-    pub fn authenticate(&self, user: &[u8], password: &[u8]) -> Option<Arc<PoolShared>> {
+    pub fn authenticate(&self, user: &[u8], password: &[u8]) -> Option<Arc<Bucket>> {
         let state = self.read();
         let name = std::str::from_utf8(user).ok().filter(|n| !n.is_empty())?;
         let bucket = state.buckets.get(name)?;
@@ -137,7 +137,7 @@ impl Gateway {
     }
 
     /// The pool of bucket `name`, if it was ever configured.
-    pub fn bucket(&self, name: &str) -> Option<Arc<PoolShared>> {
+    pub fn bucket(&self, name: &str) -> Option<Arc<Bucket>> {
         self.read().buckets.get(name).map(|b| b.pool.clone())
     }
 
@@ -204,13 +204,13 @@ impl Gateway {
                 }
                 None => {
                     main.stat_proxy_starts.fetch_add(1, Ordering::Relaxed);
-                    let pool = PoolShared::new(topo, self.limits);
+                    let pool = Bucket::new(topo, self.limits);
                     if port != 0 {
                         pool.set_label(port, &name);
                     }
                     state
                         .buckets
-                        .insert(name.clone(), Bucket { password, pool });
+                        .insert(name.clone(), Configured { password, pool });
                 }
             }
             applied.buckets.push(name);
@@ -232,7 +232,7 @@ impl Gateway {
         applied
     }
 
-    fn default_of(&self, state: &State) -> Option<Arc<PoolShared>> {
+    fn default_of(&self, state: &State) -> Option<Arc<Bucket>> {
         if state.current.is_empty() {
             return None;
         }
@@ -263,7 +263,7 @@ mod tests {
         format!(r#"{{"buckets":[{}]}}"#, list.join(","))
     }
 
-    fn port_of(pool: &PoolShared) -> Option<u16> {
+    fn port_of(pool: &Bucket) -> Option<u16> {
         pool.topology().servers.first().map(|s| s.port)
     }
 

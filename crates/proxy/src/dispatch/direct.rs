@@ -19,7 +19,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 use protocol::{Command, Request, Response};
 
-use crate::dispatch::keyed::{command_key, one_key_get, one_key_hit, one_reply};
+use crate::dispatch::keyed::{command_key, one_key_get_request, one_key_hit, one_reply};
 use crate::dispatch::{after_result, answer, Resends};
 use crate::downstream::pool;
 use crate::downstream::{deadline, DownRequest, DownResult, ReplyWait};
@@ -187,10 +187,10 @@ impl Drop for Direct {
 }
 
 /// The request sent downstream: loud, and for a one-key get as
-/// [`one_key_get`] makes it.
+/// [`one_key_get_request`] makes it.
 fn down_request(topo: &Topology, req: &Request) -> DownRequest {
     match &req.command {
-        Command::Get(get) => one_key_get(topo, get),
+        Command::Get(get) => one_key_get_request(topo, get),
         _ => {
             let mut down = req.clone();
             down.quiet = false;

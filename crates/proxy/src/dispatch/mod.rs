@@ -199,9 +199,9 @@ pub async fn handle(
                 keyed::multi_get(&topo, get, affinity).await
             }
         }
-        Command::Get(get) => keyed::single_get(&topo, get, affinity).await,
+        Command::Get(get) => keyed::binary_get(&topo, get, affinity).await,
         Command::Store(_) | Command::Arith(_) | Command::Delete { .. } | Command::Touch { .. } => {
-            vec![crate::features::keyed(&topo, &req, client, affinity).await]
+            vec![crate::features::forward_invalidating(&topo, &req, client, affinity).await]
         }
         Command::FlushAll { .. } => {
             let flush = flush_all(&topo, &req, client, affinity);

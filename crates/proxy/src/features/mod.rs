@@ -1,11 +1,11 @@
 //! The per-pool behaviours around forwarding that `-Z` switches on: the
 //! front cache ([`crate::features::frontcache`]), key stats ([`crate::features::keystats`]) and
 //! `optimize_set` ([`crate::features::optimize`]), and their hooks in the request
-//! path ([`get`], [`keyed()`], [`flush_all`], [`observe`]).
+//! path ([`get`], [`forward_invalidating`], [`flush_all`], [`observe`]).
 //!
 //! A pool's [`Features`] hang off its [`Topology`]. A reload builds a new
 //! topology; [`Topology::inherit_features`] (called by
-//! [`crate::PoolShared::replace_topology`]) carries the old `Features` over
+//! [`crate::Bucket::replace_topology`]) carries the old `Features` over
 //! when the new ones are configured the same, so a REST update of a bucket
 //! keeps its front cache and counters. The entries stay valid: the cache
 //! stands in front of the whole bucket, wherever its keys move, and writes
@@ -159,12 +159,12 @@ pub async fn get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
     out
 }
 
-/// Store, arith, delete, touch ([`keyed::keyed`]), with the front cache
+/// Store, arith, delete, touch ([`keyed::forward_command`]), with the front cache
 /// invalidated when the request starts (so the client's own later gets,
 /// which may start before the reply, miss it) and again when it is
 /// answered (so a get that raced with it keeps nothing), and
 /// `optimize_set` answered early ([`crate::features::optimize`]).
-pub async fn keyed(
+pub async fn forward_invalidating(
     topo: &Arc<Topology>,
     req: &Request,
     client: ClientProtocol,
@@ -178,7 +178,7 @@ pub async fn keyed(
     if crate::features::optimize::applies(topo, client, req) {
         return crate::features::optimize::fire(Arc::clone(topo), req.clone(), affinity).await;
     }
-    let reply = keyed::keyed(topo, req, client, affinity).await;
+    let reply = keyed::forward_command(topo, req, client, affinity).await;
     if let Some(k) = key {
         front.invalidate(k.as_bytes());
     }

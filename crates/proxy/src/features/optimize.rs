@@ -14,7 +14,7 @@ use std::task::Poll;
 
 use protocol::{Command, Request, Response, StoreMode};
 
-use crate::dispatch::keyed::send_keyed;
+use crate::dispatch::keyed::send_for_key;
 use crate::downstream::DownRequest;
 use crate::error::ClientProtocol;
 use crate::topology::Topology;
@@ -42,7 +42,7 @@ pub async fn fire(topo: Arc<Topology>, req: Request, affinity: usize) -> Respons
     topo.features.count_optimize_set();
     crate::features::metrics::add(|t| &t.optimize_sets, 1);
     let mut send = Box::pin(async move {
-        let sent = send_keyed(&topo, key.as_bytes(), affinity, DownRequest::One(down)).await;
+        let sent = send_for_key(&topo, key.as_bytes(), affinity, DownRequest::One(down)).await;
         // A get that raced with the set must not keep the old value.
         topo.features.front.invalidate(key.as_bytes());
         match sent.result {

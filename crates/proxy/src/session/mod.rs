@@ -26,7 +26,7 @@ use runtime::buffers;
 use runtime::listener::ConnGuard;
 
 use crate::buckets::Gateway;
-use crate::PoolShared;
+use crate::Bucket;
 
 mod inflight;
 mod requests;
@@ -38,7 +38,7 @@ use requests::Requests;
 #[derive(Clone)]
 pub enum Front {
     /// One pool (a static `-z` section).
-    Pool(Arc<PoolShared>),
+    Pool(Arc<Bucket>),
     /// The buckets of a REST configuration.
     Gateway(Arc<Gateway>),
 }
@@ -55,14 +55,14 @@ impl Front {
 /// The bucket a client is in.
 enum Seat {
     /// A fixed pool: a static port's, or the bucket a client chose.
-    Fixed(Arc<PoolShared>),
+    Fixed(Arc<Bucket>),
     /// The gateway's default bucket, looked up for each request (so a
     /// client that connected before the first config is served by it).
     Default(Arc<Gateway>),
 }
 
 impl Seat {
-    fn pool(&self) -> Arc<PoolShared> {
+    fn pool(&self) -> Arc<Bucket> {
         match self {
             Seat::Fixed(p) => p.clone(),
             Seat::Default(g) => g.default_pool(),

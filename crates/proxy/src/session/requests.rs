@@ -209,7 +209,10 @@ fn request_future(ctx: &mut Ctx, client: ClientProtocol, req: Request, direct: b
     } else {
         req
     };
-    Step::Reply(Box::pin(dispatch::handle(topo, client, req, affinity)), flow)
+    Step::Reply(
+        Box::pin(dispatch::handle(topo, client, req, affinity)),
+        flow,
+    )
 }
 
 /// SASL PLAIN `[authzid]\0user\0password` (mechanism exactly `PLAIN`).
@@ -281,9 +284,13 @@ fn too_large(ctx: &mut Ctx, client: ClientProtocol, req: Request) -> Step {
                 });
                 let key = s.key.as_bytes();
                 topo.features.front.invalidate(key);
-                let _ =
-                    crate::dispatch::keyed::send_keyed(&topo, key, affinity, DownRequest::One(del))
-                        .await;
+                let _ = crate::dispatch::keyed::send_for_key(
+                    &topo,
+                    key,
+                    affinity,
+                    DownRequest::One(del),
+                )
+                .await;
             }
         }
         let mut out = BytesMut::new();

@@ -153,7 +153,7 @@ pub fn reset_totals() {
 /// What one pool keeps across reloads: its counters (a slot per worker),
 /// its wait queue (a `downstream_max` gate per worker) and its timings.
 /// Every topology of a pool shares it
-/// ([`crate::PoolShared::replace_topology`] carries it over).
+/// ([`crate::Bucket::replace_topology`] carries it over).
 pub struct PoolRuntime {
     slots: Box<[ProxyStats]>,
     gates: OnceLock<Box<[Semaphore]>>,

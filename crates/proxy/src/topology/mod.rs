@@ -167,7 +167,7 @@ pub struct Topology {
     /// Hashed pools with `eject_hosts`: the ring without down servers.
     pub eject: Option<Eject>,
     /// The pool's counters, wait queue and timings; the same for every
-    /// topology of one pool ([`crate::PoolShared::replace_topology`]).
+    /// topology of one pool ([`crate::Bucket::replace_topology`]).
     pub runtime: Arc<PoolRuntime>,
     /// The configuration text this was built from (`stats proxy config`).
     pub config: String,

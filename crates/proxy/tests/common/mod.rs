@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use protocol::Limits;
 use proxy::topology::{DownstreamProtocol, Placement, Timeouts, Topology};
-use proxy::PoolShared;
+use proxy::Bucket;
 use routing::{Locator, Server};
 use runtime::listener::{ConnLimit, Listener};
 use runtime::workers::Workers;
@@ -18,7 +18,7 @@ pub use testkit::frames::Frame;
 /// A running proxy and what it needs to stay up.
 pub struct Proxy {
     pub listener: Listener,
-    pub shared: Arc<PoolShared>,
+    pub shared: Arc<Bucket>,
 }
 
 impl Proxy {
@@ -53,7 +53,7 @@ pub fn start(topology: Topology) -> Proxy {
 /// per-worker queues).
 pub fn start_on(topology: Topology, workers: usize) -> Proxy {
     let workers = Workers::start(workers, "proxy-test").unwrap();
-    let shared = PoolShared::new(topology, Limits::default());
+    let shared = Bucket::new(topology, Limits::default());
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let listener =
         proxy::listen(&[addr], 128, workers, ConnLimit::new(1024), shared.clone()).unwrap();
