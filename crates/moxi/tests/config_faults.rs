@@ -66,7 +66,18 @@ fn refused(dir: &Path, z: &str) -> (Option<i32>, String) {
         .unwrap()
         .read_to_string(&mut err)
         .unwrap();
-    (status.code(), err)
+    (status.code(), unstamped(&err))
+}
+
+/// moxi's fatal log lines (`TIMESTAMP ERROR moxi: why`) as moxi's own
+/// words (`ERROR: why`).
+fn unstamped(err: &str) -> String {
+    err.lines()
+        .map(|l| match l.split_once(" ERROR moxi: ") {
+            Some((ts, why)) if ts.len() == 24 && ts.ends_with('Z') => format!("ERROR: {why}\n"),
+            _ => format!("{l}\n"),
+        })
+        .collect()
 }
 
 #[test]
@@ -234,10 +245,12 @@ fn lands_on(entry: SocketAddr, server: SocketAddr, tag: &str) -> Duration {
     unreachable!()
 }
 
-/// Polls moxi's stderr until it has `line` (a whole line).
+/// Polls moxi's stderr until it has `line` (a whole line after its
+/// timestamp).
 fn logs(moxi: &ChildServer, line: &str) {
     let start = Instant::now();
-    while !moxi.stderr_text().lines().any(|l| l == line) {
+    let stamped = |l: &str| l.split_once(' ').is_some_and(|(_, rest)| rest == line);
+    while !moxi.stderr_text().lines().any(stamped) {
         assert!(
             start.elapsed() < EVENTUALLY,
             "never logged {line:?}; stderr:\n{}",
@@ -265,7 +278,7 @@ fn a_rest_server_down_at_start_is_retried_until_it_serves() {
     logs(
         &moxi,
         &format!(
-            "moxi: WARNING: could not contact REST server(s): {url} (connect: Connection refused (os error 111)); \
+            "WARN proxy::rest: could not contact REST server(s): {url} (connect: Connection refused (os error 111)); \
              perhaps they are unavailable or still initializing; retrying in 1s"
         ),
     );
@@ -288,12 +301,12 @@ fn a_lost_rest_stream_keeps_the_last_topology_until_the_next_config() {
     drop(rest);
     logs(
         &moxi,
-        &format!("moxi: WARNING: REST stream ended: stream closed, from: {url}"),
+        &format!("WARN proxy::rest: REST stream ended: stream closed, from: {url}"),
     );
     logs(
         &moxi,
         &format!(
-            "moxi: ERROR: could not contact REST server(s): {url} (connect: Connection refused (os error 111)); \
+            "ERROR proxy::rest: could not contact REST server(s): {url} (connect: Connection refused (os error 111)); \
              perhaps they are unavailable or still initializing; retrying in 1s; \
              serving with the last config meanwhile"
         ),
@@ -331,7 +344,9 @@ fn a_bad_config_after_a_good_one_is_refused_and_the_good_one_kept() {
         feed.push(format!("{config}\n\n\n\n").into_bytes());
         logs(
             &moxi,
-            &format!("moxi: ERROR: config refused ({why}), keeping the current one: {config}"),
+            &format!(
+                "ERROR proxy::rest: config refused ({why}), keeping the current one: {config}"
+            ),
         );
         for i in 0..10 {
             let key = format!("still{i}");
