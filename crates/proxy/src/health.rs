@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+use crate::server_log::ServerLog;
 use crate::stats::{ProxyStats, Totals, MAX_SLOTS};
 use crate::timings::Histogram;
 use crate::topology::{DownstreamProtocol, Timeouts};
@@ -70,6 +71,8 @@ pub struct ServerHealth {
     pub connect_time: Histogram,
     /// Per-worker budgets of `downstream_conn_pipeline`, made on first use.
     slots: OnceLock<Box<[Semaphore]>>,
+    /// The log of this server's state changes (`-v`).
+    pub log: ServerLog,
 }
 
 impl std::fmt::Debug for ServerHealth {
@@ -103,6 +106,7 @@ pub fn entry(addr: &str) -> Arc<ServerHealth> {
         counters: ProxyStats::default(),
         connect_time: Histogram::default(),
         slots: OnceLock::new(),
+        log: ServerLog::default(),
     });
     map.insert(addr.to_owned(), Arc::downgrade(&h));
     h
@@ -168,6 +172,7 @@ impl ServerHealth {
             self.connect_time.record(took);
         }
         self.errors.store(0, Ordering::Relaxed);
+        self.log.success(&self.addr, true);
         LiveConn(self.clone())
     }
 

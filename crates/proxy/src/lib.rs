@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod build;
 pub mod clock;
+pub mod config_log;
 pub mod direct;
 pub mod downstream;
 pub mod eject;
@@ -33,6 +34,7 @@ pub mod ops_metrics;
 pub mod optimize;
 pub mod pool;
 pub mod rest;
+pub mod server_log;
 pub mod session;
 pub mod stats;
 pub mod stats_proxy;
