@@ -58,21 +58,19 @@ fn added(name: &str, b: &BucketView) -> String {
     s
 }
 
+/// The servers of `a` that `b` does not name.
+fn not_in<'a>(a: &'a [String], b: &[String]) -> Vec<&'a str> {
+    a.iter()
+        .filter(|s| !b.contains(s))
+        .map(String::as_str)
+        .collect()
+}
+
 /// What changed in a bucket that stays; `None` when nothing the log tells.
 fn changed(name: &str, old: &BucketView, new: &BucketView) -> Option<String> {
     let mut parts = Vec::new();
-    let plus: Vec<&str> = new
-        .servers
-        .iter()
-        .filter(|s| !old.servers.contains(s))
-        .map(String::as_str)
-        .collect();
-    let minus: Vec<&str> = old
-        .servers
-        .iter()
-        .filter(|s| !new.servers.contains(s))
-        .map(String::as_str)
-        .collect();
+    let plus = not_in(&new.servers, &old.servers);
+    let minus = not_in(&old.servers, &new.servers);
     if !plus.is_empty() {
         parts.push(format!("servers added [{}]", plus.join(", ")));
     }
