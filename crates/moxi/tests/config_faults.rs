@@ -186,19 +186,19 @@ fn serving(config: String) -> impl Fn(&mut testkit::rest_server::RestConn) + Sen
 
 /// moxi in REST mode on a free port, fetching `url`.
 fn rest_moxi(url: &str) -> (ChildServer, SocketAddr) {
+    rest_moxi_with(url, &[])
+}
+
+/// [`rest_moxi`] with more flags.
+fn rest_moxi_with(url: &str, flags: &[&str]) -> (ChildServer, SocketAddr) {
     common::moxi_on_free_port(|port| {
-        [
-            "-l",
-            "127.0.0.1",
-            "-t",
-            "2",
-            "-Z",
-            &format!("port_listen={port}"),
-            url,
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .collect()
+        let mut args: Vec<String> = ["-l", "127.0.0.1", "-t", "2", "-Z"]
+            .map(String::from)
+            .to_vec();
+        args.push(format!("port_listen={port}"));
+        args.extend(flags.iter().map(|f| f.to_string()));
+        args.push(url.to_string());
+        args
     })
 }
 
@@ -355,5 +355,44 @@ fn a_bad_config_after_a_good_one_is_refused_and_the_good_one_kept() {
     }
     feed.push(format!("{}\n\n\n\n", config_on(mcs[1].addr())).into_bytes());
     lands_on(entry, mcs[1].addr(), "next");
+    feed.close();
+}
+
+#[test]
+fn applied_configs_are_logged_as_what_changed_and_repeats_are_not_applied() {
+    let feed = Feed::new();
+    let rest = RestServer::start(streaming(&feed)).unwrap();
+    let (moxi, _) = rest_moxi_with(
+        &rest.url("/pools/default/bucketsStreaming/default"),
+        &["-vv"],
+    );
+    let map = |rev: u32, servers: &str, vbuckets: usize| {
+        let map = vec!["[0]"; vbuckets].join(",");
+        format!(
+            r#"{{"rev":{rev},"hashAlgorithm":"CRC","numReplicas":0,"serverList":[{servers}],"vBucketMap":[{map}]}}"#
+        )
+    };
+    let first = map(1, r#""127.0.0.1:1""#, 4);
+    feed.push(format!("{first}\n\n\n\n").into_bytes());
+    logs(
+        &moxi,
+        "INFO proxy::rest: config applied: bucket default added: servers [127.0.0.1:1], 4 vBuckets, rev 1",
+    );
+    feed.push(format!("{first}\n\n\n\n").into_bytes());
+    logs(
+        &moxi,
+        &format!(
+            "DEBUG proxy::rest: config unchanged ({} bytes), not applied again",
+            first.len()
+        ),
+    );
+    let next = map(2, r#""127.0.0.1:1","127.0.0.1:2""#, 8);
+    feed.push(format!("{next}\n\n\n\n").into_bytes());
+    logs(
+        &moxi,
+        "INFO proxy::rest: config applied: bucket default: servers added [127.0.0.1:2], vBuckets 4 -> 8, rev 1 -> 2",
+    );
+    let applied = moxi.stderr_text().matches("config applied").count();
+    assert_eq!(applied, 2, "{}", moxi.stderr_text());
     feed.close();
 }

@@ -180,3 +180,21 @@ fn every_request_shows_at_vvv() {
     assert_eq!(v["key"], "some_key");
     assert_eq!(v["result"], "miss");
 }
+
+#[test]
+fn a_server_marked_down_says_why_without_v() {
+    let server = format!("127.0.0.1:{}", closed_port());
+    let (moxi, addr) = moxi(&server, &["-Z", "connect_max_errors=2"]);
+    for i in 0..2 {
+        ask(addr, &format!("set k{i} 0 0 1\r\nx\r\n"));
+    }
+    let want = format!(
+        " WARN proxy::health: downstream {server}: down after 2 failed connects (last: connect refused)"
+    );
+    lines_with(&moxi, &want);
+    assert!(
+        !moxi.stderr_text().contains(" INFO proxy"),
+        "{}",
+        moxi.stderr_text()
+    );
+}

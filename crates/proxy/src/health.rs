@@ -193,8 +193,9 @@ impl ServerHealth {
         }
         self.marked_down.fetch_add(1, Ordering::Relaxed);
         GENERATION.fetch_add(1, Ordering::AcqRel);
+        let cause = self.log.cause().unwrap_or_else(|| "no cause known".into());
         log::warn!(
-            "downstream {}: down after {errors} failed connects",
+            "downstream {}: down after {errors} failed connects (last: {cause})",
             self.addr
         );
         if !self.probing.swap(true, Ordering::AcqRel) {

@@ -185,6 +185,12 @@ impl ServerLog {
         self.failing.load(Ordering::Relaxed)
     }
 
+    /// The current failure's cause, as the log words it.
+    pub fn cause(&self) -> Option<String> {
+        let t = self.tracker.lock().unwrap_or_else(|p| p.into_inner());
+        t.state.as_ref().map(Cause::to_string)
+    }
+
     /// Records a failure of `addr` and logs it if it is a change.
     pub fn failure(&self, addr: &str, cause: Cause) {
         let line = self.update(|t| t.failure(Instant::now(), cause));
