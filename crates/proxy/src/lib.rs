@@ -5,8 +5,10 @@
 //! configuration ([`build`]), REST buckets ([`gateway`]) and their config
 //! watcher ([`rest`]), the proxy's counters ([`stats`], [`timings`],
 //! [`metrics`]) and `stats proxy` ([`stats_proxy`]), server health and
-//! ejection ([`health`], [`eject`]), the wait queues ([`gate`]), and the
-//! front cache, key stats and optimize_set ([`features`]).
+//! ejection ([`health`], [`eject`]), the log of server state changes
+//! ([`server_log`]) and of what each REST config changed ([`config_log`]),
+//! the wait queues ([`gate`]), and the front cache, key stats and
+//! optimize_set ([`features`]).
 //!
 //! It owns no wire format (that is `protocol`) and no placement math (that
 //! is `routing`); it reuses the worker threads and listeners of `server`.
