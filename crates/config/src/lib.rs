@@ -40,4 +40,4 @@ pub use error::{ConfigError, HttpError, StreamError, VbucketError, Warning};
 pub use http::{BodyDecoder, BodyFraming, ChunkedDecoder, HttpUrl, ResponseHead, MAX_HEAD_LEN};
 pub use mcs::{McsDistribution, McsOpts};
 pub use rest::{parse_rest_body, RestUpdate, StreamFramer, DEFAULT_MAX_CONFIG_LEN, DELIMITER};
-pub use vbucket::{NodeLocator, VbucketConfig};
+pub use vbucket::{revision, NodeLocator, VbucketConfig};

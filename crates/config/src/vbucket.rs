@@ -127,6 +127,13 @@ impl VbucketConfig {
     }
 }
 
+/// The `rev` of a bucket's JSON (Couchbase's config revision), if it has
+/// one: what a log line names a config by.
+pub fn revision(json: &str) -> Option<i64> {
+    let value: Value = serde_json::from_str(json).ok()?;
+    value.get("rev")?.as_i64()
+}
+
 /// A JSON number as an integer (cJSON's `valueint`, but refusing fractions).
 pub(crate) fn as_int(v: &Value) -> Option<i64> {
     v.as_i64().or_else(|| {
@@ -254,6 +261,13 @@ fn parse_entries(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn revisions() {
+        assert_eq!(revision(r#"{"rev":12,"name":"b"}"#), Some(12));
+        assert_eq!(revision(r#"{"name":"b"}"#), None);
+        assert_eq!(revision("not json"), None);
+    }
 
     #[test]
     fn integers() {

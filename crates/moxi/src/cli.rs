@@ -38,6 +38,8 @@ pub struct Options {
     pub user: Option<String>,
     /// `-O`: log file.
     pub log_file: Option<String>,
+    /// `--log-format text|json`.
+    pub log_format: crate::logging::Format,
     /// `--metrics ADDR:PORT`: the Prometheus and health endpoint.
     pub metrics: Option<std::net::SocketAddr>,
     /// `-Y y`: exit when stdin closes (moxi's meaning of -Y).
@@ -60,15 +62,21 @@ fn err(message: impl Into<String>) -> CliError {
     }
 }
 
-/// Short options that take an argument (U+E000 stands for `--metrics`,
-/// which has no short form).
-const WITH_ARG: &str = "apsUmcluPftnDRbBIozZOYeN\u{E000}";
+/// Short options that take an argument (U+E000 and U+E001 stand for
+/// `--metrics` and `--log-format`, which have no short form).
+pub(crate) const WITH_ARG: &str = "apsUmcluPftnDRbBIozZOYeN\u{E000}\u{E001}";
 /// The internal letter of `--metrics`.
 const METRICS: char = '\u{E000}';
+/// The internal letter of `--log-format`.
+const LOG_FORMAT: char = '\u{E001}';
 /// Short options without an argument.
-const NO_ARG: &str = "MkhirvdLCAFSWXV";
+pub(crate) const NO_ARG: &str = "MkhirvdLCAFSWXV";
 
-const LONG: &[(&str, char)] = &[
+/// The hint every refused flag ends with.
+const HINT: &str = "moxi -h lists the flags";
+
+/// Long options and the short option each stands for.
+pub(crate) const LONG: &[(&str, char)] = &[
     ("port", 'p'),
     ("udp-port", 'U'),
     ("unix-socket", 's'),
@@ -105,6 +113,7 @@ const LONG: &[(&str, char)] = &[
     ("extended", 'o'),
     ("napi-ids", 'N'),
     ("metrics", METRICS),
+    ("log-format", LOG_FORMAT),
 ];
 
 /// Splits argv (without the program name) into (flag, value) pairs and
@@ -130,7 +139,7 @@ fn tokenize(args: &[String]) -> Result<Tokens, CliError> {
             };
             let Some(&(_, c)) = LONG.iter().find(|(n, _)| *n == name) else {
                 return Err(err(format!(
-                    "moxi: unrecognized option '--{name}'\nIllegal argument \"?\""
+                    "moxi: unrecognized option '--{name}' ({HINT})"
                 )));
             };
             let value = if WITH_ARG.contains(c) {
@@ -148,7 +157,7 @@ fn tokenize(args: &[String]) -> Result<Tokens, CliError> {
             while j < chars.len() {
                 let c = chars[j];
                 j += 1;
-                if WITH_ARG.contains(c) && c != METRICS {
+                if WITH_ARG.contains(c) && !is_long_only(c) {
                     let rest: String = chars[j..].iter().collect();
                     let v = if rest.is_empty() {
                         take(args, &mut i, c)?
@@ -157,12 +166,10 @@ fn tokenize(args: &[String]) -> Result<Tokens, CliError> {
                     };
                     flags.push((c, Some(v)));
                     break;
-                } else if NO_ARG.contains(c) && c != METRICS {
+                } else if NO_ARG.contains(c) {
                     flags.push((c, None));
                 } else {
-                    return Err(err(format!(
-                        "moxi: invalid option -- '{c}'\nIllegal argument \"?\""
-                    )));
+                    return Err(err(format!("moxi: invalid option -- '{c}' ({HINT})")));
                 }
             }
         } else {
@@ -172,11 +179,18 @@ fn tokenize(args: &[String]) -> Result<Tokens, CliError> {
     Ok((flags, positional))
 }
 
+/// Whether `c` is the internal letter of a flag with only a long form.
+fn is_long_only(c: char) -> bool {
+    c == METRICS || c == LOG_FORMAT
+}
+
 fn take(args: &[String], i: &mut usize, c: char) -> Result<String, CliError> {
     let v = args.get(*i).cloned().ok_or_else(|| {
-        err(format!(
-            "moxi: option requires an argument -- '{c}'\nIllegal argument \"?\""
-        ))
+        let flag = match LONG.iter().find(|(_, l)| *l == c) {
+            Some((name, _)) if is_long_only(c) => format!("--{name}"),
+            _ => format!("-{c}"),
+        };
+        err(format!("moxi: option {flag} requires an argument ({HINT})"))
     })?;
     *i += 1;
     Ok(v)
@@ -284,6 +298,13 @@ pub fn parse(args: &[String]) -> Result<Action, CliError> {
                     ))
                 })?)
             }
+            LOG_FORMAT => {
+                o.log_format = crate::logging::Format::parse(&v).ok_or_else(|| {
+                    err(format!(
+                        "Invalid value for --log-format: {v} (expected text or json)"
+                    ))
+                })?
+            }
             'z' => o.cluster = Some(v),
             'Z' => o.behaviors.push(v),
             'O' => o.log_file = Some(v),
@@ -304,7 +325,7 @@ pub fn parse(args: &[String]) -> Result<Action, CliError> {
                 o.ignored
                     .push(format!("-{c} (means nothing for this engine)"));
             }
-            _ => return Err(err(format!("Illegal argument \"{c}\""))),
+            _ => return Err(err(format!("moxi: invalid option -- '{c}' ({HINT})"))),
         }
     }
     finish(&mut o, max_mb, item_size)?;

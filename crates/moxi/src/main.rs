@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use moxi::cli::{self, Action};
+use moxi::logging::{announce, fatal};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,7 +38,8 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Err(e) = moxi::logging::init(opts.settings.verbosity, opts.log_file.as_deref()) {
+    let (verbosity, log_file) = (opts.settings.verbosity, opts.log_file.as_deref());
+    if let Err(e) = moxi::logging::init(verbosity, log_file, opts.log_format) {
         eprintln!("moxi: could not open log file: {e}");
         return ExitCode::from(1);
     }
@@ -47,40 +49,43 @@ fn main() -> ExitCode {
     let signals = match moxi::signals::Signals::install() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("moxi: could not install signal handlers: {e}");
+            fatal(&format!("moxi: could not install signal handlers: {e}"));
             return ExitCode::from(1);
         }
     };
     let running = match moxi::run::start(&opts) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("{e}");
+            fatal(&e.to_string());
             return ExitCode::from(1);
         }
     };
     if let Some(user) = &opts.user {
         if let Err(e) = moxi::daemon::drop_privileges(user) {
-            eprintln!("{e}");
+            fatal(&e.to_string());
             return ExitCode::from(1);
         }
     }
     for (listener, _) in &running.proxies {
         for addr in listener.local_addrs() {
-            eprintln!("moxi: proxy listening on {addr}");
+            announce(format_args!("proxy listening on {addr}"));
         }
     }
     if let Some((listener, _, _)) = &running.gateway {
         for addr in listener.local_addrs() {
-            eprintln!("moxi: REST buckets listening on {addr}");
+            announce(format_args!("REST buckets listening on {addr}"));
         }
     }
     if let Some(server) = &running.server {
         for addr in server.local_addrs() {
-            eprintln!("moxi: embedded server listening on {addr}");
+            announce(format_args!("embedded server listening on {addr}"));
         }
     }
     if let Some(admin) = &running.admin {
-        eprintln!("moxi: metrics on http://{}/metrics", admin.local_addr());
+        announce(format_args!(
+            "metrics on http://{}/metrics",
+            admin.local_addr()
+        ));
     }
     let mut running = running;
     signals.wait_for_stop(opts.exit_on_stdin_close);

@@ -82,7 +82,7 @@ pub fn behaviors(opts: &Options) -> Result<Behaviors, StartError> {
             .apply(&list)
             .map_err(|e| StartError(format!("ERROR: {e}")))?;
         for w in warnings {
-            eprintln!("moxi: {w}");
+            log::warn!("{w}");
         }
     }
     Ok(behaviors)
@@ -144,14 +144,8 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
             Arc::new(engine::SystemClock),
         ));
         Some(
-            Server::start_on(settings.clone(), engine, workers.clone(), conns.clone()).map_err(
-                |e| {
-                    StartError(format!(
-                        "failed to listen on TCP port {}: {e}",
-                        settings.port
-                    ))
-                },
-            )?,
+            Server::start_on(settings.clone(), engine, workers.clone(), conns.clone())
+                .map_err(|e| listen_error("embedded server", settings.port, "-p PORT", &e))?,
         )
     } else {
         None
@@ -174,11 +168,7 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
                     conns: conns.clone(),
                 },
             )
-            .map_err(|e| {
-                StartError(format!(
-                    "ERROR: could not listen on {addr} for --metrics: {e}"
-                ))
-            })?,
+            .map_err(|e| listen_error("metrics", addr.port(), "--metrics ADDR:PORT", &e))?,
         ),
         None => None,
     };
@@ -201,9 +191,16 @@ struct ListenCtx<'a> {
     limits: Limits,
 }
 
-fn listen_error(port: u16) -> StartError {
+/// A port that could not be bound: why (the words an operator searches
+/// for, "address already in use"), and the flag that sets that port.
+pub fn listen_error(what: &str, port: u16, flag: &str, e: &std::io::Error) -> StartError {
+    let why = match e.kind() {
+        std::io::ErrorKind::AddrInUse => "address already in use".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    };
     StartError(format!(
-        "ERROR: could not listen on port {port}. Please use -Z port_listen=PORT_NUM to specify a different port number."
+        "ERROR: could not listen on port {port} ({what}): {why}; choose another port with {flag}"
     ))
 }
 
@@ -233,7 +230,7 @@ fn static_pool(
         ctx.conns.clone(),
         shared.clone(),
     )
-    .map_err(|_| listen_error(port))?;
+    .map_err(|e| listen_error("proxy", port, "-z PORT=...", &e))?;
     Ok((listener, shared))
 }
 
@@ -248,7 +245,7 @@ fn rest_gateway(
     let workers = ctx.workers.clone();
     let conns = ctx.conns.clone();
     let listener = proxy::listen_gateway(&addrs, ctx.backlog, workers, conns, gateway.clone())
-        .map_err(|_| listen_error(b.port_listen))?;
+        .map_err(|e| listen_error("REST buckets", b.port_listen, "-Z port_listen=PORT", &e))?;
     let credentials = rest
         .credentials(&b)
         .map(|(u, p)| (u.to_owned(), p.to_owned()));

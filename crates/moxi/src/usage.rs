@@ -1,4 +1,5 @@
-//! The `-h` text: only what really works is advertised.
+//! The `-h` text: only what really works is advertised, and every flag
+//! `cli` acts on is listed (a test checks it against `cli`'s tables).
 
 /// Usage text printed by `-h`.
 pub fn usage() -> String {
@@ -15,17 +16,28 @@ Embedded server (memcached 1.6 flags):
 -M, --disable-evictions   return an error on memory exhausted instead of evicting
 -C, --disable-cas         disable use of CAS
 -F, --disable-flush-all   disable flush_all
+-A, --enable-shutdown     enable the ascii \"shutdown\" command
 -B, --protocol=<name>     ascii, binary or auto (default: auto-negotiate)
 -b, --listen-backlog=<num> listen backlog (default: 1024)
 -R, --max-reqs-per-event=<num> requests answered per batch before other clients of the
                           worker get a turn (default: 20)
--o idle_timeout=<sec>     close embedded-server connections idle that long (other -o keys of memcached
-                          are accepted and ignored: they tune its slab allocator)
--d, --daemon              run as a daemon (-P <file>: write its pid there)
+-o, --extended=idle_timeout=<sec> close embedded-server connections idle that long
+                          (other -o keys of memcached are accepted and ignored: they
+                          tune its slab allocator)
+
+Process:
+-d, --daemon              run as a daemon
+-P, --pidfile=<file>      with -d: write the daemon's pid there
 -u, --user=<user>         switch to this user after binding (when run as root)
--v, -vv, -vvv             verbosity
+-Y, --auth-file=y         exit when stdin closes (moxi's meaning, not memcached's
+                          auth file; -Y n: do not)
+-v, -vv, -vvv, --verbose  log more: -v server state changes and configs, -vv also
+                          every failed request, -vvv every request
+-O <file>                 write the log there instead of stderr (SIGHUP reopens it)
+--log-format=<text|json>  log lines as text (default) or one JSON object per line
 -h, --help                print this help and exit
 -V, --version             print version and exit
+-i, --license             print version and exit (no separate license text)
 
 Proxy (moxi flags):
 -z <PORT=host[:port[:weight]],...>  cluster configuration (see README); also
@@ -34,7 +46,7 @@ Proxy (moxi flags):
    (optionally auth=USER%PASS,url=...), or a trailing http://... argument
 -Z <key=value,...>        proxy behaviors (see README), e.g. port_listen=11211,
                           usr=,pwd=,bucket=,default_bucket_name=,auth_timeout=100
---metrics <addr:port>     serve /metrics (Prometheus) and /healthz over HTTP
+--metrics=<addr:port>     serve /metrics (Prometheus) and /healthz over HTTP
 
 Accepted for compatibility and ignored (they mean nothing for this engine):
 -U 0, -a, -k, -r, -L, -f, -n, -D, -W, -X, -N, -Y n
@@ -42,4 +54,28 @@ Refused: -s (unix sockets), -S (SASL), -e (memory file), -U with a non-zero port
 ",
         version = env!("CARGO_PKG_VERSION")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usage;
+    use crate::cli::{LONG, NO_ARG, WITH_ARG};
+
+    /// Flags accepted and ignored, or refused: listed by letter only.
+    const COMPAT: &str = "UakrLfnDWXNsSe";
+
+    #[test]
+    fn every_flag_is_listed() {
+        let text = usage();
+        for c in WITH_ARG.chars().chain(NO_ARG.chars()) {
+            if c.is_ascii_alphabetic() {
+                assert!(text.contains(&format!("-{c}")), "-h omits -{c}");
+            }
+        }
+        for (name, c) in LONG {
+            if !COMPAT.contains(*c) {
+                assert!(text.contains(&format!("--{name}")), "-h omits --{name}");
+            }
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! Command-line behaviour: parsing, memcached's validation messages, exit codes.
 #![cfg(test)] // a test crate: clippy.toml lets its helpers unwrap too
 
-use std::process::Command;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
 
 use moxi::cli::{parse, parse_size, Action, Options};
 use server::settings::Binding;
@@ -70,8 +71,26 @@ fn memcached_validation_messages() {
     );
     assert_eq!(error("-p 1 -f 0.5"), "Factor must be greater than 1");
     assert_eq!(error("-p 1 -o foo=1"), "Illegal suboption \"foo=1\"");
-    assert!(error("-p 1 -Q").contains("Illegal argument"));
-    assert!(error("-p").contains("requires an argument"));
+    assert_eq!(
+        error("-p 1 -Q"),
+        "moxi: invalid option -- 'Q' (moxi -h lists the flags)"
+    );
+    assert_eq!(
+        error("--no-such-flag"),
+        "moxi: unrecognized option '--no-such-flag' (moxi -h lists the flags)"
+    );
+    assert_eq!(
+        error("-p"),
+        "moxi: option -p requires an argument (moxi -h lists the flags)"
+    );
+    assert_eq!(
+        error("-p 1 --metrics"),
+        "moxi: option --metrics requires an argument (moxi -h lists the flags)"
+    );
+    assert_eq!(
+        error("-p 1 --log-format xml"),
+        "Invalid value for --log-format: xml (expected text or json)"
+    );
     assert_eq!(
         error(""),
         "ERROR: need cluster configuration. See usage (-h)."
@@ -110,4 +129,142 @@ fn binary_exit_codes() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn an_unknown_flag_is_one_line_with_the_hint() {
+    let out = Command::new(env!("CARGO_BIN_EXE_moxi"))
+        .arg("-Q")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "moxi: invalid option -- 'Q' (moxi -h lists the flags)\n"
+    );
+}
+
+/// moxi's stderr when the port a flag sets is held by someone else.
+fn busy_port_error(args: &Argv) -> String {
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let out = Command::new(env!("CARGO_BIN_EXE_moxi"))
+        .args(["-l", "127.0.0.1", "-Y", "y"])
+        .args(args(port))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The flags of a moxi run, given the port it must listen on.
+type Argv = dyn Fn(u16) -> Vec<String>;
+
+#[test]
+fn a_busy_port_names_the_flag_that_sets_it() {
+    let cases: [(&str, &Argv); 4] = [
+        ("-z PORT=...", &|p| args(&format!("-z {p}=127.0.0.1:1"))),
+        ("-p PORT", &|p| args(&format!("-p {p}"))),
+        ("-Z port_listen=PORT", &|p| {
+            args(&format!("-z url=http://127.0.0.1:1/x -Z port_listen={p}"))
+        }),
+        ("--metrics ADDR:PORT", &|p| {
+            args(&format!("-p 0 --metrics 127.0.0.1:{p}"))
+        }),
+    ];
+    for (flag, argv) in cases {
+        let err = busy_port_error(argv);
+        assert!(err.contains("address already in use"), "{flag}: {err}");
+        assert!(
+            err.contains(&format!("choose another port with {flag}")),
+            "{flag}: {err}"
+        );
+        assert!(!err.contains("Please use"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn help_lists_what_the_issue_found_missing() {
+    let out = Command::new(env!("CARGO_BIN_EXE_moxi"))
+        .arg("-h")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "-O <file>",
+        "-Y, --auth-file=y",
+        "--log-format",
+        "-A, --enable-shutdown",
+    ] {
+        assert!(text.contains(flag), "-h omits {flag}");
+    }
+}
+
+/// Runs `moxi -p 0 ARGS -Y y` with stdin closed (it starts, then stops).
+fn start_and_stop(extra: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_moxi"))
+        .args(["-l", "127.0.0.1", "-p", "0", "-Y", "y"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Whether `line` starts with an RFC 3339 UTC timestamp with milliseconds.
+fn stamped(line: &str) -> bool {
+    let b = line.as_bytes();
+    b.len() >= 24
+        && line[..24].chars().enumerate().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            10 => c == 'T',
+            13 | 16 => c == ':',
+            19 => c == '.',
+            23 => c == 'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+#[test]
+fn o_captures_every_line_with_time_and_level() {
+    let dir = std::env::temp_dir().join(format!("moxi-cli-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("moxi.log");
+    let out = start_and_stop(&["-v", "-O", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "stderr must stay empty"
+    );
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        log.contains(" INFO moxi: embedded server listening on 127.0.0.1:"),
+        "{log}"
+    );
+    assert!(log.lines().count() >= 2, "{log}");
+    for line in log.lines() {
+        assert!(stamped(line), "{line}");
+        let level = line[25..].split(' ').next().unwrap();
+        assert!(
+            ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"].contains(&level),
+            "{line}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn json_lines_are_one_object_each() {
+    let out = start_and_stop(&["-v", "--log-format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().count() >= 2, "{err}");
+    for line in err.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(stamped(v["ts"].as_str().unwrap()), "{line}");
+        assert!(v["level"].is_string() && v["target"].is_string(), "{line}");
+        assert!(v["msg"].is_string(), "{line}");
+    }
 }

@@ -66,7 +66,18 @@ fn refused(dir: &Path, z: &str) -> (Option<i32>, String) {
         .unwrap()
         .read_to_string(&mut err)
         .unwrap();
-    (status.code(), err)
+    (status.code(), unstamped(&err))
+}
+
+/// moxi's fatal log lines (`TIMESTAMP ERROR moxi: why`) as moxi's own
+/// words (`ERROR: why`).
+fn unstamped(err: &str) -> String {
+    err.lines()
+        .map(|l| match l.split_once(" ERROR moxi: ") {
+            Some((ts, why)) if ts.len() == 24 && ts.ends_with('Z') => format!("ERROR: {why}\n"),
+            _ => format!("{l}\n"),
+        })
+        .collect()
 }
 
 #[test]
@@ -175,19 +186,19 @@ fn serving(config: String) -> impl Fn(&mut testkit::rest_server::RestConn) + Sen
 
 /// moxi in REST mode on a free port, fetching `url`.
 fn rest_moxi(url: &str) -> (ChildServer, SocketAddr) {
+    rest_moxi_with(url, &[])
+}
+
+/// [`rest_moxi`] with more flags.
+fn rest_moxi_with(url: &str, flags: &[&str]) -> (ChildServer, SocketAddr) {
     common::moxi_on_free_port(|port| {
-        [
-            "-l",
-            "127.0.0.1",
-            "-t",
-            "2",
-            "-Z",
-            &format!("port_listen={port}"),
-            url,
-        ]
-        .iter()
-        .map(|a| a.to_string())
-        .collect()
+        let mut args: Vec<String> = ["-l", "127.0.0.1", "-t", "2", "-Z"]
+            .map(String::from)
+            .to_vec();
+        args.push(format!("port_listen={port}"));
+        args.extend(flags.iter().map(|f| f.to_string()));
+        args.push(url.to_string());
+        args
     })
 }
 
@@ -234,10 +245,12 @@ fn lands_on(entry: SocketAddr, server: SocketAddr, tag: &str) -> Duration {
     unreachable!()
 }
 
-/// Polls moxi's stderr until it has `line` (a whole line).
+/// Polls moxi's stderr until it has `line` (a whole line after its
+/// timestamp).
 fn logs(moxi: &ChildServer, line: &str) {
     let start = Instant::now();
-    while !moxi.stderr_text().lines().any(|l| l == line) {
+    let stamped = |l: &str| l.split_once(' ').is_some_and(|(_, rest)| rest == line);
+    while !moxi.stderr_text().lines().any(stamped) {
         assert!(
             start.elapsed() < EVENTUALLY,
             "never logged {line:?}; stderr:\n{}",
@@ -265,7 +278,7 @@ fn a_rest_server_down_at_start_is_retried_until_it_serves() {
     logs(
         &moxi,
         &format!(
-            "moxi: WARNING: could not contact REST server(s): {url} (connect: Connection refused (os error 111)); \
+            "WARN proxy::buckets::watch: could not contact REST server(s): {url} (connect: Connection refused (os error 111)); \
              perhaps they are unavailable or still initializing; retrying in 1s"
         ),
     );
@@ -288,12 +301,12 @@ fn a_lost_rest_stream_keeps_the_last_topology_until_the_next_config() {
     drop(rest);
     logs(
         &moxi,
-        &format!("moxi: WARNING: REST stream ended: stream closed, from: {url}"),
+        &format!("WARN proxy::buckets::watch: REST stream ended: stream closed, from: {url}"),
     );
     logs(
         &moxi,
         &format!(
-            "moxi: ERROR: could not contact REST server(s): {url} (connect: Connection refused (os error 111)); \
+            "ERROR proxy::buckets::watch: could not contact REST server(s): {url} (connect: Connection refused (os error 111)); \
              perhaps they are unavailable or still initializing; retrying in 1s; \
              serving with the last config meanwhile"
         ),
@@ -331,7 +344,9 @@ fn a_bad_config_after_a_good_one_is_refused_and_the_good_one_kept() {
         feed.push(format!("{config}\n\n\n\n").into_bytes());
         logs(
             &moxi,
-            &format!("moxi: ERROR: config refused ({why}), keeping the current one: {config}"),
+            &format!(
+                "ERROR proxy::buckets::watch: config refused ({why}), keeping the current one: {config}"
+            ),
         );
         for i in 0..10 {
             let key = format!("still{i}");
@@ -340,5 +355,44 @@ fn a_bad_config_after_a_good_one_is_refused_and_the_good_one_kept() {
     }
     feed.push(format!("{}\n\n\n\n", config_on(mcs[1].addr())).into_bytes());
     lands_on(entry, mcs[1].addr(), "next");
+    feed.close();
+}
+
+#[test]
+fn applied_configs_are_logged_as_what_changed_and_repeats_are_not_applied() {
+    let feed = Feed::new();
+    let rest = RestServer::start(streaming(&feed)).unwrap();
+    let (moxi, _) = rest_moxi_with(
+        &rest.url("/pools/default/bucketsStreaming/default"),
+        &["-vv"],
+    );
+    let map = |rev: u32, servers: &str, vbuckets: usize| {
+        let map = vec!["[0]"; vbuckets].join(",");
+        format!(
+            r#"{{"rev":{rev},"hashAlgorithm":"CRC","numReplicas":0,"serverList":[{servers}],"vBucketMap":[{map}]}}"#
+        )
+    };
+    let first = map(1, r#""127.0.0.1:1""#, 4);
+    feed.push(format!("{first}\n\n\n\n").into_bytes());
+    logs(
+        &moxi,
+        "INFO proxy::buckets::watch: config applied: bucket default added: servers [127.0.0.1:1], 4 vBuckets, rev 1",
+    );
+    feed.push(format!("{first}\n\n\n\n").into_bytes());
+    logs(
+        &moxi,
+        &format!(
+            "DEBUG proxy::buckets::watch: config unchanged ({} bytes), not applied again",
+            first.len()
+        ),
+    );
+    let next = map(2, r#""127.0.0.1:1","127.0.0.1:2""#, 8);
+    feed.push(format!("{next}\n\n\n\n").into_bytes());
+    logs(
+        &moxi,
+        "INFO proxy::buckets::watch: config applied: bucket default: servers added [127.0.0.1:2], vBuckets 4 -> 8, rev 1 -> 2",
+    );
+    let applied = moxi.stderr_text().matches("config applied").count();
+    assert_eq!(applied, 2, "{}", moxi.stderr_text());
     feed.close();
 }

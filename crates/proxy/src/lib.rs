@@ -17,9 +17,11 @@
 //!   the client's reply;
 //! - [`topology`]: the snapshot a request is routed with, and its building
 //!   from configuration (`build`);
-//! - [`buckets`]: the REST configuration's buckets and their watcher (`watch`);
+//! - [`buckets`]: the REST configuration's buckets, their watcher (`watch`)
+//!   and the log line of what a config changed (`changes`);
 //! - [`features`]: front cache, key stats, optimize_set;
-//! - [`health`]: server health, probes, ejection from the ring;
+//! - [`health`]: server health, probes, ejection from the ring, and the
+//!   rate-limited log of each server's state changes (`server_log`);
 //! - [`stats`]: counters and their views: `stats proxy`, timings, Prometheus;
 //! - [`clock`]: the injected clock the features read.
 //!

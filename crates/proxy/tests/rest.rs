@@ -125,6 +125,24 @@ fn streamed_configs_apply_live_and_keep_connections() {
 }
 
 #[test]
+fn an_identical_config_is_not_applied_again() {
+    let nodes = [Node::start(), Node::start()];
+    let addrs = [nodes[0].addr(), nodes[1].addr()];
+    let feed = Feed::new();
+    let rest = streaming(&feed);
+    let (g, _w) = watch(&[rest.url("/s")], None);
+    let same = format!("{}{DELIM}", config(&addrs, 0));
+    feed.push(same.clone().into_bytes());
+    wait_version(&g, 1);
+    feed.push(same.clone().into_bytes());
+    feed.push(same.into_bytes());
+    feed.push(format!("{}{DELIM}", config(&addrs, 1)).into_bytes());
+    wait_version(&g, 2);
+    assert_eq!(g.config_version(), 2, "the repeats were not applied");
+    assert_eq!(server_of(&g, "k"), 1);
+}
+
+#[test]
 fn two_configs_in_one_write() {
     let nodes = [Node::start(), Node::start()];
     let addrs = [nodes[0].addr(), nodes[1].addr()];

@@ -12,6 +12,7 @@
 //! Before the first config every request gets moxi's error reply; once a
 //! config with no buckets at all is in, new clients are closed (MB-3113).
 
+pub(crate) mod changes;
 pub mod watch;
 
 use std::collections::HashMap;

@@ -85,6 +85,7 @@ pub async fn watch(
     let mut backoff = options.min_backoff;
     let mut ever_applied = false;
     loop {
+        let pass_started = tokio::time::Instant::now();
         let mut progressed = false;
         let mut failures = Vec::new();
         for url in &urls {
@@ -125,9 +126,18 @@ pub async fn watch(
             failures.join(" | "),
             backoff
         );
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(options.max_backoff);
+        // The pause is counted from the start of the failed pass, so a
+        // pass that spent its time in connect timeouts does not add them
+        // to the documented back-off.
+        tokio::time::sleep_until(pass_started + backoff).await;
+        backoff = next_backoff(backoff, &options);
     }
+}
+
+/// The pause after `current` when the next pass fails too: doubled, up to
+/// `max_backoff` (1 s, 2 s, 4 s, 8 s, 16 s, 30 s, 30 s, ... by default).
+pub fn next_backoff(current: Duration, options: &WatchOptions) -> Duration {
+    current.saturating_mul(2).min(options.max_backoff)
 }
 
 /// Connects with a bound and TCP keepalive (a streaming response may be
@@ -321,23 +331,32 @@ pub fn spawn(
         .enable_all()
         .build()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let apply = move |body: Bytes| match gateway.apply_body(&body, &behaviors) {
-        Ok(applied) => {
-            for (name, why) in &applied.refused {
-                log::error!("bucket {name} refused: {why}");
-            }
-            log::info!(
-                "config applied: buckets {:?}, removed {:?}",
-                applied.buckets,
-                applied.removed
-            );
-            Verdict::Applied
+    // The last config applied: the same one again (a stream reconnected,
+    // a poll) is neither applied again nor logged as applied.
+    let mut last: Option<Bytes> = None;
+    let apply = move |body: Bytes| {
+        if last.as_ref() == Some(&body) {
+            log::debug!("config unchanged ({} bytes), not applied again", body.len());
+            return Verdict::Applied;
         }
-        Err(e) => {
-            let text = String::from_utf8_lossy(&body);
-            let shown: String = text.chars().take(200).collect();
-            log::error!("config refused ({e}), keeping the current one: {shown}");
-            Verdict::Refused
+        let before = crate::buckets::changes::view(&gateway);
+        match gateway.apply_body(&body, &behaviors) {
+            Ok(applied) => {
+                for (name, why) in &applied.refused {
+                    log::error!("bucket {name} refused: {why}");
+                }
+                let after = crate::buckets::changes::view(&gateway);
+                let what = crate::buckets::changes::describe(&before, &after);
+                log::info!("config applied: {what}");
+                last = Some(body);
+                Verdict::Applied
+            }
+            Err(e) => {
+                let text = String::from_utf8_lossy(&body);
+                let shown: String = text.chars().take(200).collect();
+                log::error!("config refused ({e}), keeping the current one: {shown}");
+                Verdict::Refused
+            }
         }
     };
     let thread = std::thread::Builder::new()
@@ -354,4 +373,21 @@ pub fn spawn(
         stop: Some(stop),
         thread: Some(thread),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_thirty() {
+        let options = WatchOptions::default();
+        let mut pause = options.min_backoff;
+        let mut seen = vec![pause.as_secs()];
+        for _ in 0..7 {
+            pause = next_backoff(pause, &options);
+            seen.push(pause.as_secs());
+        }
+        assert_eq!(seen, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
 }

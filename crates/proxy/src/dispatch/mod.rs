@@ -99,15 +99,27 @@ impl Resends {
 
 /// After a request's final result: a timeout is counted and the connection
 /// it waited on leaves the pool.
+/// At `-vv`, a failure is logged, one line per failed request.
 pub fn after_result(topo: &Topology, server: usize, affinity: usize, result: &DownResult) {
+    if let Err(e) = result {
+        debug_failed(topo, server, e);
+    }
     if *result == Err(DownError::Timeout) {
         topo.bump(|s| &s.tot_downstream_timeout);
         pool::discard(topo, server, affinity);
     }
 }
 
-/// Counts an answered request (metrics, `stats proxy` timings, key stats)
-/// and encodes its reply frames for the client.
+/// The `-vv` line of a request to `server` that failed.
+fn debug_failed(topo: &Topology, server: usize, why: impl std::fmt::Display) {
+    if log::log_enabled!(log::Level::Debug) {
+        let addr = topo.address(server);
+        log::debug!(server = addr.as_str(); "request to {addr} failed: {why}");
+    }
+}
+
+/// Counts an answered request (metrics, `stats proxy` timings, key stats),
+/// logs it at `-vvv`, and encodes its reply frames for the client.
 pub fn answer(
     topo: &Topology,
     client: ClientProtocol,
@@ -120,7 +132,23 @@ pub fn answer(
     let cmd = crate::stats::metrics::command_index(req);
     topo.runtime.answered(cmd, took, topo.timeouts.time_stats);
     crate::features::observe(topo, req, frames);
+    if log::log_enabled!(log::Level::Trace) {
+        trace_request(req, frames, took);
+    }
     encode(client, req, frames, out);
+}
+
+/// One `-vvv` line: command, first key, result class, time taken.
+fn trace_request(req: &Request, frames: &[Response], took: std::time::Duration) {
+    let cmd = crate::stats::metrics::COMMANDS[crate::stats::metrics::command_index(req)];
+    let key = crate::dispatch::keyed::command_key(&req.command)
+        .map(|k| crate::health::server_log::escaped(k.as_bytes()))
+        .unwrap_or_default();
+    let result = crate::stats::metrics::RESULTS[crate::stats::metrics::result_index(req, frames)];
+    log::trace!(
+        command = cmd, key = key.as_str(), result = result, micros = took.as_micros() as u64;
+        "request {cmd} {key}: {result} in {took:?}"
+    );
 }
 
 async fn send_once(
@@ -132,9 +160,12 @@ async fn send_once(
     if topo.is_down(server) {
         // Marked down after connect_max_errors failures: fail at once.
         topo.bump(|s| &s.tot_downstream_connect_interval);
+        debug_failed(topo, server, "server is down");
         return Err(DownError::Connect);
     }
-    let _slot = crate::admission::server_slot(topo, server, affinity).await?;
+    let _slot = crate::admission::server_slot(topo, server, affinity)
+        .await
+        .inspect_err(|e| debug_failed(topo, server, e))?;
     let deadline = crate::downstream::deadline(std::time::Instant::now(), topo.timeouts.downstream);
     let result = pool::conn(topo, server, affinity).send(req, deadline).await;
     after_result(topo, server, affinity, &result);
@@ -180,6 +211,7 @@ pub async fn handle(
         if needs_servers(&req.command) {
             let is_get = matches!(req.command, Command::Get(_));
             let reply = unserved_reply(why, client, is_get);
+            log::debug!("request failed: the pool has no servers ({why:?})");
             encode(client, &req, &[reply], &mut out.bytes);
             return out;
         }
@@ -187,6 +219,7 @@ pub async fn handle(
     let _permit = match admit(&topo, client, &req, affinity).await {
         Ok(permit) => permit,
         Err(reply) => {
+            log::debug!("request failed: wait queue timeout");
             encode(client, &req, &[reply], &mut out.bytes);
             return out;
         }

@@ -19,6 +19,8 @@ use tokio::net::TcpStream;
 use super::matching::{deliver, expire, next_deadline};
 use super::{Shared, State};
 use crate::error::DownError;
+use crate::health::server_log::{escaped, Cause};
+use crate::health::ServerHealth;
 use crate::topology::{DownAuth, DownstreamProtocol, Timeouts};
 
 /// What a connection task needs to open its socket.
@@ -29,25 +31,33 @@ pub(super) struct Conn {
     pub(super) auth: Option<Arc<DownAuth>>,
 }
 
-/// Connects and, with credentials, authenticates; `None` on any failure.
-async fn open(conn: &Conn, counters: &crate::stats::ProxyStats) -> Option<TcpStream> {
-    let connect = tokio::time::timeout(conn.timeouts.connect, TcpStream::connect(&conn.addr));
-    let mut stream = connect.await.ok()?.ok()?;
+/// Connects and, with credentials, authenticates; on failure, why.
+async fn open(conn: &Conn, counters: &crate::stats::ProxyStats) -> Result<TcpStream, Cause> {
+    let connect = tokio::time::timeout(conn.timeouts.connect, async {
+        // Resolved apart from the connect, so that the log can tell an
+        // unresolvable name from a refused connect.
+        let addrs: Vec<_> = tokio::net::lookup_host(&conn.addr)
+            .await
+            .map_err(|e| Cause::Unresolvable(e.to_string()))?
+            .collect();
+        TcpStream::connect(&addrs[..])
+            .await
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => Cause::Refused,
+                _ => Cause::Connect(e.to_string()),
+            })
+    });
+    let mut stream = connect.await.map_err(|_| Cause::ConnectTimeout)??;
     let _ = stream.set_nodelay(true);
     if let Some(auth) = &conn.auth {
         let timeout = conn.timeouts.auth;
         if let Err(e) =
             crate::downstream::auth::handshake(&mut stream, auth, timeout, counters).await
         {
-            log::warn!(
-                "downstream {}: authentication as {:?} failed: {e}",
-                conn.addr,
-                auth.user
-            );
-            return None;
+            return Err(Cause::Auth(format!("as {:?}: {e}", auth.user)));
         }
     }
-    Some(stream)
+    Ok(stream)
 }
 
 /// Runs the connection until it fails or is done.
@@ -60,11 +70,15 @@ pub(super) async fn run(conn: Conn, shared: Rc<Shared>) {
     };
     // The timer is a task of its own, so that the reads and writes here
     // never poll it; it ends with the connection.
-    tokio::task::spawn_local(watch(shared.clone(), idle));
-    let Some(stream) = open(&conn, &health.counters).await else {
-        health.connect_failed(&conn.timeouts, conn.protocol);
-        shared.fail_all(DownError::Connect);
-        return;
+    tokio::task::spawn_local(watch(shared.clone(), idle, health.clone()));
+    let stream = match open(&conn, &health.counters).await {
+        Ok(stream) => stream,
+        Err(cause) => {
+            health.log.failure(&conn.addr, cause);
+            health.connect_failed(&conn.timeouts, conn.protocol);
+            shared.fail_all(DownError::Connect);
+            return;
+        }
     };
     let _live = health.connected(started.elapsed(), conn.timeouts.time_stats);
     let (rd, wr) = stream.into_split();
@@ -75,7 +89,7 @@ pub(super) async fn run(conn: Conn, shared: Rc<Shared>) {
     let reason = tokio::select! {
         biased;
         () = ended(&shared) => return,
-        r = read_loop(rd, &shared) => r,
+        r = read_loop(rd, &shared, &health) => r,
     };
     shared.fail_all(reason);
 }
@@ -161,14 +175,26 @@ async fn write_out(wr: &mut OwnedWriteHalf, out: &[u8], shared: &Shared) -> Resu
     Ok(())
 }
 
-async fn read_loop(mut rd: OwnedReadHalf, shared: &Shared) -> DownError {
+async fn read_loop(mut rd: OwnedReadHalf, shared: &Shared, health: &ServerHealth) -> DownError {
     let mut rbuf = BytesMut::with_capacity(16 * 1024);
     // Replies are bounded by the largest item memcached can hold.
     let limits = Limits::default().with_max_value_len(1024 * 1024 * 1024);
+    let protocol_error = |why: String, rbuf: &[u8]| {
+        let cause = Cause::Protocol(format!("{why}; read: \"{}\"", escaped(rbuf)));
+        health.log.failure(health.addr(), cause);
+        DownError::Protocol
+    };
     loop {
-        match rd.read_buf(&mut rbuf).await {
-            Ok(0) | Err(_) => return DownError::Closed,
-            Ok(_) => {}
+        let closed = match rd.read_buf(&mut rbuf).await {
+            Ok(0) => Some("end of stream".to_string()),
+            Err(e) => Some(e.to_string()),
+            Ok(_) => None,
+        };
+        if let Some(why) = closed {
+            if !shared.state.borrow().pending.is_empty() {
+                health.log.failure(health.addr(), Cause::Closed(why));
+            }
+            return DownError::Closed;
         }
         let mut st = shared.state.borrow_mut();
         loop {
@@ -176,18 +202,21 @@ async fn read_loop(mut rd: OwnedReadHalf, shared: &Shared) -> DownError {
                 DownstreamProtocol::Ascii => match ascii::decode_response(&mut rbuf, &limits) {
                     Ok(Some(r)) => (None, r),
                     Ok(None) => break,
-                    Err(_) => return DownError::Protocol,
+                    Err(e) => return protocol_error(e.to_string(), &rbuf),
                 },
                 DownstreamProtocol::Binary => match binary::decode_response(&mut rbuf, &limits) {
                     Ok(Some((to, r))) => (Some(to.opaque), r),
                     Ok(None) => break,
-                    Err(_) => return DownError::Protocol,
+                    Err(e) => return protocol_error(e.to_string(), &rbuf),
                 },
             };
             if !deliver(&mut st, opaque, frame) {
-                return DownError::Protocol;
+                let why = "a reply that answers no request sent".to_string();
+                return protocol_error(why, &rbuf);
             }
         }
+        // Replies arrive: a timeout or bad reply logged before has ended.
+        health.log.success(health.addr(), false);
         if finished(&st) {
             return DownError::Closed;
         }
@@ -200,7 +229,7 @@ async fn read_loop(mut rd: OwnedReadHalf, shared: &Shared) -> DownError {
 /// Fails requests as their deadlines pass, with one timer: it sleeps until
 /// the earliest deadline (or `idle` when none waits). Ends once the
 /// connection is retired and nothing on it waits, or has ended.
-async fn watch(shared: Rc<Shared>, idle: Duration) {
+async fn watch(shared: Rc<Shared>, idle: Duration, health: Arc<ServerHealth>) {
     loop {
         if Rc::strong_count(&shared) == 1 {
             // The connection task and every handle are gone.
@@ -213,6 +242,7 @@ async fn watch(shared: Rc<Shared>, idle: Duration) {
         if expire(&mut st, Instant::now()) {
             // A stalled connection: new requests go to a fresh one.
             st.retired = true;
+            health.log.failure(health.addr(), Cause::Timeout);
         }
         if finished(&st) {
             drop(st);

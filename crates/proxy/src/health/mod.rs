@@ -16,6 +16,7 @@
 //! forgotten, and its probe stops.
 
 pub(crate) mod eject;
+pub(crate) mod server_log;
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+use crate::health::server_log::ServerLog;
 use crate::stats::timings::Histogram;
 use crate::stats::{ProxyStats, Totals, MAX_SLOTS};
 use crate::topology::{DownstreamProtocol, Timeouts};
@@ -72,6 +74,8 @@ pub struct ServerHealth {
     pub connect_time: Histogram,
     /// Per-worker budgets of `downstream_conn_pipeline`, made on first use.
     slots: OnceLock<Box<[Semaphore]>>,
+    /// The log of this server's state changes (`-v`).
+    pub log: ServerLog,
 }
 
 impl std::fmt::Debug for ServerHealth {
@@ -105,6 +109,7 @@ pub fn entry(addr: &str) -> Arc<ServerHealth> {
         counters: ProxyStats::default(),
         connect_time: Histogram::default(),
         slots: OnceLock::new(),
+        log: ServerLog::default(),
     });
     map.insert(addr.to_owned(), Arc::downgrade(&h));
     h
@@ -170,6 +175,7 @@ impl ServerHealth {
             self.connect_time.record(took);
         }
         self.errors.store(0, Ordering::Relaxed);
+        self.log.success(&self.addr, true);
         LiveConn(self.clone())
     }
 
@@ -190,8 +196,9 @@ impl ServerHealth {
         }
         self.marked_down.fetch_add(1, Ordering::Relaxed);
         GENERATION.fetch_add(1, Ordering::AcqRel);
+        let cause = self.log.cause().unwrap_or_else(|| "no cause known".into());
         log::warn!(
-            "downstream {}: down after {errors} failed connects",
+            "downstream {}: down after {errors} failed connects (last: {cause})",
             self.addr
         );
         if !self.probing.swap(true, Ordering::AcqRel) {
