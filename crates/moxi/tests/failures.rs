@@ -35,7 +35,7 @@ fn stalled_server_times_out_after_downstream_timeout() {
         ask(
             entry,
             b"set a 0 0 1\r\nx\r\n",
-            b"SERVER_ERROR proxy downstream timeout 127.0.0.1\r\n",
+            format!("SERVER_ERROR proxy downstream timeout {}\r\n", mock.addr()).as_bytes(),
         );
         let waited = started.elapsed();
         assert!(
@@ -46,7 +46,7 @@ fn stalled_server_times_out_after_downstream_timeout() {
         ask(
             entry,
             b"flush_all\r\n",
-            b"SERVER_ERROR proxy downstream timeout\r\n",
+            format!("SERVER_ERROR proxy downstream timeout {}\r\n", mock.addr()).as_bytes(),
         );
     }
 }
@@ -63,7 +63,8 @@ fn absent_server_is_a_write_error() {
         ask(
             entry,
             b"incr a 1\r\nget a\r\n",
-            b"SERVER_ERROR proxy write to downstream 127.0.0.1\r\nEND\r\n",
+            format!("SERVER_ERROR proxy write to downstream 127.0.0.1:{dead}\r\nEND\r\n")
+                .as_bytes(),
         );
     }
 }

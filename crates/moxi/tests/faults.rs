@@ -103,6 +103,7 @@ fn kill_9_under_load_fails_only_that_servers_requests_and_recovers() {
 fn kill_9_and_restart(ds: &str) {
     let timeout = Duration::from_millis(1000);
     let (mut mcs, _moxi, load) = loaded_pair(ds, timeout);
+    let victim = mcs[1].addr();
     let killed_at = Instant::now();
     mcs[1].stop();
     let failed = move |o: &Op| o.server == 1 && o.start >= killed_at && o.outcome != Outcome::Ok;
@@ -127,8 +128,8 @@ fn kill_9_and_restart(ds: &str) {
         match (&o.outcome, o.kind) {
             (Outcome::Ok, _) => {}
             (Outcome::Failed(line), Kind::Set) => assert!(
-                line == "SERVER_ERROR proxy write to downstream 127.0.0.1"
-                    || line == "SERVER_ERROR proxy downstream closed 127.0.0.1",
+                *line == format!("SERVER_ERROR proxy write to downstream {victim}")
+                    || *line == format!("SERVER_ERROR proxy downstream closed {victim}"),
                 "{ds}: {o:?}"
             ),
             (Outcome::Failed(line), Kind::Get) => assert_eq!(line, "END", "{ds}: {o:?}"),
@@ -183,7 +184,7 @@ fn stop_and_continue(ds: &str) {
         "{ds}: healthy clients held up: {slow} of {} waited {timeout:?}",
         healthy.len()
     );
-    let inside = timed_out_while_stopped(&ops, stopped_at, continued, timeout);
+    let inside = timed_out_while_stopped(&ops, stopped_at, continued, timeout, mcs[1].addr());
     assert!(inside >= 6, "{ds}: {inside} requests inside the stop");
     ok_from(&ops, 1, continued + BACK_WITHIN);
     let back = first_ok_after(&ops, 1, continued);
@@ -193,7 +194,13 @@ fn stop_and_continue(ds: &str) {
 /// Checks the stopped server's operations: none took longer than
 /// `timeout` and slack; those wholly inside the stop each waited `timeout`
 /// and got moxi's timeout reply (a miss for gets). Returns how many.
-fn timed_out_while_stopped(ops: &[Op], from: Instant, to: Instant, timeout: Duration) -> usize {
+fn timed_out_while_stopped(
+    ops: &[Op],
+    from: Instant,
+    to: Instant,
+    timeout: Duration,
+    victim: SocketAddr,
+) -> usize {
     let mut inside = 0;
     for o in ops.iter().filter(|o| o.server == 1) {
         assert!(o.took() <= timeout + SLACK, "took too long: {o:?}");
@@ -204,7 +211,10 @@ fn timed_out_while_stopped(ops: &[Op], from: Instant, to: Instant, timeout: Dura
         assert!(o.took() >= timeout, "{o:?}");
         match (&o.outcome, o.kind) {
             (Outcome::Failed(line), Kind::Set) => {
-                assert_eq!(line, "SERVER_ERROR proxy downstream timeout 127.0.0.1")
+                assert_eq!(
+                    *line,
+                    format!("SERVER_ERROR proxy downstream timeout {victim}")
+                )
             }
             (Outcome::Failed(line), Kind::Get) => assert_eq!(line, "END"),
             (Outcome::Lost, Kind::Get) => {}
@@ -352,7 +362,10 @@ fn garbage_closes_that_connection_and_fails_only_its_request() {
     for ds in ["ascii", "binary"] {
         let (log, load, rig) = behind_mock(Fault::Garbage, ds);
         let mut c = client(rig.entry);
-        let closed = "SERVER_ERROR proxy downstream closed 127.0.0.1\r\n";
+        let closed = &format!(
+            "SERVER_ERROR proxy downstream closed {}\r\n",
+            rig.mock.addr()
+        );
         for i in 0..5 {
             exchange(&mut c, &format!("set {POISON}{i} 0 0 1\r\nx\r\n"), closed);
             exchange(&mut c, &format!("delete {POISON}{i}\r\n"), closed);

@@ -153,7 +153,7 @@ fn a_stopped_server_is_a_timeout_and_each_failure_shows_at_vv() {
         let reply = ask(addr, &format!("set k{i} 0 0 1\r\nx\r\n"));
         assert_eq!(
             reply,
-            format!("SERVER_ERROR proxy downstream timeout 127.0.0.1\r\n")
+            format!("SERVER_ERROR proxy downstream timeout {server}\r\n")
         );
     }
     let lines = lines_with(

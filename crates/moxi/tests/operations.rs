@@ -231,7 +231,10 @@ fn the_metrics_page_shows_server_health() {
         c.write_all(b"delete k\r\n").unwrap();
         let mut line = String::new();
         BufReader::new(&mut c).read_line(&mut line).unwrap();
-        assert_eq!(line, "SERVER_ERROR proxy write to downstream 127.0.0.1\r\n");
+        assert_eq!(
+            line,
+            format!("SERVER_ERROR proxy write to downstream 127.0.0.1:{dead}\r\n")
+        );
         let page = http_metrics(local(admin));
         if page.contains(&down) {
             assert!(page.contains("# TYPE moxi_server_up gauge"));

@@ -121,7 +121,7 @@ fn the_readme_vbucket_cfg_file() {
     let got = ask(local(port), b"get k\r\n", b"\r\n");
     assert_eq!(
         got,
-        b"SERVER_ERROR proxy write to downstream memcached_svr1\r\n"
+        b"SERVER_ERROR proxy write to downstream memcached_svr1:11311\r\n"
     );
     if testkit::require_tool("memcached") {
         let mcs = memcacheds(1);

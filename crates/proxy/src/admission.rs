@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use tokio::sync::{AcquireError, Mutex, Semaphore, SemaphorePermit};
 
-use crate::error::DownError;
+use crate::error::{DownError, Failure};
 use crate::topology::Topology;
 
 /// A place in the wait queue or a server's budget; released on drop.
@@ -129,7 +129,7 @@ pub async fn admit(topo: &Topology, affinity: usize) -> Result<Permit<'_>, DownE
         Ok(p) => Ok(Some(p)),
         Err(_) => {
             topo.bump(|s| &s.tot_wait_queue_timeout);
-            Err(DownError::WaitQueueTimeout)
+            Err(DownError::new(Failure::WaitQueueTimeout))
         }
     }
 }
@@ -153,7 +153,7 @@ pub async fn server_slot(
         Ok(p) => Ok(Some(p)),
         Err(_) => {
             topo.bump(|s| &s.tot_downstream_conn_queue_timeout);
-            Err(DownError::Timeout)
+            Err(DownError::new(Failure::Timeout))
         }
     }
 }

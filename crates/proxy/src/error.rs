@@ -2,45 +2,127 @@
 //! becomes the reply a client sees (moxi's strings, section 5.5 of the
 //! behaviour inventory).
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use protocol::{ErrorKind, Response, Status};
 
+use crate::health::server_log::Cause;
 use crate::topology::Unserved;
 
-/// A downstream failure. Every variant is safe to report; none is retried
-/// blindly because a write may already have reached the server.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum DownError {
-    /// connect() failed or timed out.
-    #[error("connect failed")]
+/// What went wrong with a downstream request. None is retried blindly:
+/// a write may already have reached the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// connect() failed or timed out, or the server is marked down.
     Connect,
     /// Writing the request failed.
-    #[error("write failed")]
     Write,
     /// The connection closed before the reply was complete.
-    #[error("connection closed")]
     Closed,
     /// The connection closed (or went out of step) while this request
     /// waited behind another one, the one whose reply failed; or it was
     /// never written. Not this request's fault: re-sent without using up
     /// `downstream_retry`.
-    #[error("connection lost behind another request")]
     Dropped,
     /// The reply did not arrive within `downstream_timeout`.
-    #[error("timeout")]
     Timeout,
     /// The server's reply could not be parsed or did not match the request.
-    #[error("protocol error")]
     Protocol,
     /// The request has no form in the downstream protocol (e.g. a binary
     /// key with a space, sent to an ascii server).
-    #[error("request not expressible downstream")]
     Unencodable,
     /// The request waited `wait_queue_timeout` for a place among the
     /// pool's `downstream_max` requests in vain.
-    #[error("wait queue timeout")]
     WaitQueueTimeout,
 }
+
+impl Failure {
+    fn says(self) -> &'static str {
+        match self {
+            Failure::Connect => "connect failed",
+            Failure::Write => "write failed",
+            Failure::Closed => "connection closed",
+            Failure::Dropped => "connection lost behind another request",
+            Failure::Timeout => "timeout",
+            Failure::Protocol => "protocol error",
+            Failure::Unencodable => "request not expressible downstream",
+            Failure::WaitQueueTimeout => "wait queue timeout",
+        }
+    }
+}
+
+/// A failed downstream request: what went wrong, with which server
+/// (`host:port`, once one was chosen) and why, when the connection knows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DownError {
+    /// What went wrong.
+    pub kind: Failure,
+    /// The server asked, as `host:port`.
+    pub server: Option<Arc<str>>,
+    /// The cause seen on the connection (refused, timeout, the bad bytes).
+    pub cause: Option<Cause>,
+}
+
+impl DownError {
+    /// A failure not yet tied to a server.
+    pub fn new(kind: Failure) -> DownError {
+        DownError {
+            kind,
+            server: None,
+            cause: None,
+        }
+    }
+
+    /// The same failure, with its cause.
+    pub fn because(mut self, cause: Cause) -> DownError {
+        self.cause = Some(cause);
+        self
+    }
+
+    /// The same failure, at `server` (`host:port`) unless one is named.
+    pub fn at(mut self, server: impl FnOnce() -> Arc<str>) -> DownError {
+        if self.server.is_none() {
+            self.server = Some(server());
+        }
+        self
+    }
+
+    /// What went wrong and why, without the server (for lines that name it
+    /// already).
+    pub fn kind_and_cause(&self) -> String {
+        match &self.cause {
+            Some(cause) => format!("{}: {cause}", self.kind.says()),
+            None => self.kind.says().to_owned(),
+        }
+    }
+
+    /// Whether this is a failure of kind `kind`.
+    pub fn is(&self, kind: Failure) -> bool {
+        self.kind == kind
+    }
+}
+
+impl From<Failure> for DownError {
+    fn from(kind: Failure) -> DownError {
+        DownError::new(kind)
+    }
+}
+
+impl std::fmt::Display for DownError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind.says())?;
+        if let Some(server) = &self.server {
+            write!(f, " ({server})")?;
+        }
+        if let Some(cause) = &self.cause {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DownError {}
 
 /// Which client protocol the reply is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,29 +133,29 @@ pub enum ClientProtocol {
     Binary,
 }
 
-/// The reply a client gets for a failed request to `host` (None for a
-/// broadcast). ascii: moxi's `SERVER_ERROR proxy ...` strings; binary:
-/// EINTERNAL, or EBUSY for timeouts, as moxi. The wait-queue timeout
-/// ends with `\r\n` like every other line (moxi forgot it).
-pub fn failure_reply(err: &DownError, host: Option<&str>, client: ClientProtocol) -> Response {
+/// The reply a client gets for a failed request. ascii: moxi's
+/// `SERVER_ERROR proxy ...` strings, naming the server as `host:port` when
+/// one was asked (moxi named the host alone, so two servers on one host
+/// read the same); binary: EINTERNAL, or EBUSY for timeouts, as moxi. The
+/// wait-queue timeout ends with `\r\n` like every other line (moxi forgot
+/// it).
+pub fn failure_reply(err: &DownError, client: ClientProtocol) -> Response {
     if client == ClientProtocol::Binary {
-        return match err {
-            DownError::Timeout | DownError::WaitQueueTimeout => {
-                status(Status::Busy, "System is busy")
-            }
-            DownError::Unencodable => status(Status::InvalidArguments, "Invalid arguments"),
+        return match err.kind {
+            Failure::Timeout | Failure::WaitQueueTimeout => status(Status::Busy, "System is busy"),
+            Failure::Unencodable => status(Status::InvalidArguments, "Invalid arguments"),
             _ => status(Status::InternalError, "Internal error"),
         };
     }
-    let what = match err {
-        DownError::Connect | DownError::Write => "proxy write to downstream",
-        DownError::Closed | DownError::Dropped | DownError::Protocol => "proxy downstream closed",
-        DownError::Timeout => "proxy downstream timeout",
-        DownError::WaitQueueTimeout => return Response::server_error("proxy wait queue timeout"),
-        DownError::Unencodable => return Response::client_error("bad command line format"),
+    let what = match err.kind {
+        Failure::Connect | Failure::Write => "proxy write to downstream",
+        Failure::Closed | Failure::Dropped | Failure::Protocol => "proxy downstream closed",
+        Failure::Timeout => "proxy downstream timeout",
+        Failure::WaitQueueTimeout => return Response::server_error("proxy wait queue timeout"),
+        Failure::Unencodable => return Response::client_error("bad command line format"),
     };
-    let text = match host {
-        Some(h) => format!("{what} {h}"),
+    let text = match &err.server {
+        Some(server) => format!("{what} {server}"),
         None => what.to_string(),
     };
     Response::Error(ErrorKind::Server(Bytes::from(text)))

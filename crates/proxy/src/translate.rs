@@ -15,7 +15,7 @@ use protocol::{
 
 use crate::dispatch::{normalize, send};
 use crate::downstream::DownRequest;
-use crate::error::{failure_reply, ClientProtocol, DownError};
+use crate::error::{failure_reply, ClientProtocol, DownError, Failure};
 use crate::topology::Topology;
 
 /// Binary incr/decr with an initial value, to an ascii server: ascii has no
@@ -29,7 +29,6 @@ pub async fn arith_with_create(
     a: &Arith,
     client: ClientProtocol,
 ) -> Response {
-    let host = topo.host(server);
     let plain = Command::Arith(Arith {
         exptime: Arith::NO_CREATE,
         initial: 0,
@@ -38,7 +37,7 @@ pub async fn arith_with_create(
     match with_cas(topo, server, affinity, plain.clone(), &a.key).await {
         Ok((Response::NotFound, _)) => {}
         Ok((other, cas)) => return binary_status(with_new_cas(other, cas)),
-        Err(e) => return failure_reply(&e, Some(host), client),
+        Err(e) => return failure_reply(&e, client),
     }
     let add = Store {
         mode: StoreMode::Add,
@@ -61,7 +60,7 @@ pub async fn arith_with_create(
     };
     match result {
         Ok((r, cas)) => binary_status(with_new_cas(r, cas)),
-        Err(e) => failure_reply(&e, Some(host), client),
+        Err(e) => failure_reply(&e, client),
     }
 }
 
@@ -133,7 +132,10 @@ async fn one(
     cmd: Command,
 ) -> Result<Response, DownError> {
     let frames = send(topo, server, affinity, DownRequest::One(Request::new(cmd))).await?;
-    frames.into_iter().next().ok_or(DownError::Protocol)
+    frames
+        .into_iter()
+        .next()
+        .ok_or(DownError::new(Failure::Protocol))
 }
 
 /// A binary client's store, arith, delete or touch, to an ascii server.
@@ -145,7 +147,6 @@ pub async fn binary_to_ascii(
     key: &Key,
 ) -> Response {
     let client = ClientProtocol::Binary;
-    let host = topo.host(server);
     match &req.command {
         Command::Arith(a) if a.creates() => {
             return arith_with_create(topo, server, affinity, a, client).await
@@ -159,13 +160,13 @@ pub async fn binary_to_ascii(
             };
             return match send(topo, server, affinity, gats).await {
                 Ok(frames) => touched(frames, key),
-                Err(e) => failure_reply(&e, Some(host), client),
+                Err(e) => failure_reply(&e, client),
             };
         }
         Command::Delete { .. } => {
             return match one(topo, server, affinity, req.command.clone()).await {
                 Ok(r) => r,
-                Err(e) => failure_reply(&e, Some(host), client),
+                Err(e) => failure_reply(&e, client),
             };
         }
         _ => {}
@@ -173,7 +174,7 @@ pub async fn binary_to_ascii(
     // Store or arith, then `gets` for the CAS, both on one connection.
     match with_cas(topo, server, affinity, req.command.clone(), key).await {
         Ok((r, cas)) => binary_status(normalize(&req.command, with_new_cas(r, cas))),
-        Err(e) => failure_reply(&e, Some(host), client),
+        Err(e) => failure_reply(&e, client),
     }
 }
 

@@ -23,7 +23,7 @@ use crate::dispatch::keyed::{command_key, one_key_get_request, one_key_hit, one_
 use crate::dispatch::{after_result, answer, Resends};
 use crate::downstream::pool;
 use crate::downstream::{deadline, DownRequest, DownResult, ReplyWait};
-use crate::error::{ClientProtocol, DownError};
+use crate::error::ClientProtocol;
 use crate::topology::{DownstreamProtocol, Topology};
 
 /// One request of the direct lane, sent and waiting for its reply.
@@ -122,19 +122,19 @@ impl Direct {
                 Poll::Pending => return Poll::Pending,
             };
             if !self.resends.again(&self.topo, &result) {
-                after_result(&self.topo, self.server, self.affinity, &result);
+                let result = after_result(&self.topo, self.server, self.affinity, result);
                 return Poll::Ready(result);
             }
             self.resend();
         }
     }
 
-    /// Sends the request again, as `forward::send_once` would.
+    /// Sends the request again, as `dispatch::send_once` would.
     fn resend(&mut self) {
         let topo = &self.topo;
         self.wait = if topo.is_down(self.server) {
             topo.bump(|s| &s.tot_downstream_connect_interval);
-            ReplyWait::failed(DownError::Connect)
+            ReplyWait::failed(crate::dispatch::down())
         } else {
             let deadline = deadline(Instant::now(), topo.timeouts.downstream);
             let down = down_request(topo, &self.req);
@@ -168,11 +168,8 @@ impl Direct {
                 None => (Response::End, false),
             };
         }
-        let host = Some(self.topo.host(self.server));
-        (
-            one_reply(&self.req.command, result, host, self.client),
-            false,
-        )
+        let at = Some((&*self.topo, self.server));
+        (one_reply(&self.req.command, result, at, self.client), false)
     }
 }
 

@@ -16,7 +16,7 @@ use protocol::{Command, Get, GetKind, Key, Request, Response, Status, Value};
 
 use crate::dispatch::{normalize, send};
 use crate::downstream::{DownRequest, DownResult};
-use crate::error::{failure_reply, ClientProtocol, DownError};
+use crate::error::{failure_reply, ClientProtocol, DownError, Failure};
 use crate::topology::{DownstreamProtocol, Topology};
 
 /// The outcome of [`send_for_key`]: the server last asked (`None` when the
@@ -26,13 +26,6 @@ pub struct Sent {
     pub server: Option<usize>,
     /// Its reply frames, or why there are none.
     pub result: DownResult,
-}
-
-impl Sent {
-    /// The host to name in a failure reply.
-    pub fn host<'a>(&self, topo: &'a Topology) -> Option<&'a str> {
-        self.server.map(|s| topo.host(s))
-    }
 }
 
 fn is_not_my_vbucket(frames: &[Response]) -> bool {
@@ -58,7 +51,7 @@ pub async fn send_for_key(
         let Some(target) = topo.locate(key) else {
             return Sent {
                 server: None,
-                result: Err(DownError::Connect),
+                result: Err(DownError::new(Failure::Connect)),
             };
         };
         let server = Some(target.server);
@@ -108,7 +101,7 @@ pub async fn forward_command(
     if topo.protocol == DownstreamProtocol::Ascii && client == ClientProtocol::Binary {
         return match topo.locate(key.as_bytes()) {
             Some(t) => crate::translate::binary_to_ascii(topo, t.server, affinity, req, key).await,
-            None => failure_reply(&DownError::Connect, None, client),
+            None => failure_reply(&DownError::new(Failure::Connect), client),
         };
     }
     let mut down = req.clone();
@@ -141,24 +134,31 @@ pub async fn forward_command(
             }
         }
     }
-    let host = sent.host(topo);
-    one_reply(&req.command, sent.result, host, client)
+    let at = sent.server.map(|s| (topo, s));
+    one_reply(&req.command, sent.result, at, client)
 }
 
-/// The client's reply to a keyed command from its server's `result`:
-/// normalised to the command, or moxi's failure line naming `host`.
+/// The client's reply to a keyed command from the `result` of the server
+/// `at` (topology and index; `None` when the key had no server): normalised
+/// to the command, or moxi's failure line naming the server.
 pub fn one_reply(
     cmd: &Command,
     result: DownResult,
-    host: Option<&str>,
+    at: Option<(&Topology, usize)>,
     client: ClientProtocol,
 ) -> Response {
     match result {
         Ok(frames) => match frames.into_iter().next() {
             Some(f) => normalize(cmd, f),
-            None => failure_reply(&DownError::Protocol, host, client),
+            None => {
+                let mut e = DownError::new(Failure::Protocol);
+                if let Some((topo, server)) = at {
+                    e = e.at(|| topo.name(server));
+                }
+                failure_reply(&e, client)
+            }
         },
-        Err(e) => failure_reply(&e, host, client),
+        Err(e) => failure_reply(&e, client),
     }
 }
 
@@ -182,7 +182,6 @@ pub async fn binary_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Resp
         },
     };
     let sent = send_for_key(topo, key.as_bytes(), affinity, down).await;
-    let host = sent.host(topo);
     match sent.result {
         Ok(frames) => {
             let hit = frames.into_iter().find_map(|f| match f {
@@ -197,7 +196,7 @@ pub async fn binary_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Resp
         }
         // moxi turns failures into misses for ascii `get` only; binary
         // clients get the error status (EBUSY for a timeout), quiet or not.
-        Err(e) => vec![failure_reply(&e, host, ClientProtocol::Binary)],
+        Err(e) => vec![failure_reply(&e, ClientProtocol::Binary)],
     }
 }
 
@@ -235,12 +234,11 @@ impl<'a> Distinct<'a> {
 
 /// A multi-get's first failure, as the ascii line that replaces `END` in
 /// vBucket pools.
-type Failure = Option<Response>;
+type FirstFailure = Option<Response>;
 
-fn note(failure: &mut Failure, topo: &Topology, e: &DownError, server: Option<usize>) {
+fn note(failure: &mut FirstFailure, e: &DownError) {
     if failure.is_none() {
-        let host = server.map(|s| topo.host(s));
-        *failure = Some(failure_reply(e, host, ClientProtocol::Ascii));
+        *failure = Some(failure_reply(e, ClientProtocol::Ascii));
     }
 }
 
@@ -260,7 +258,7 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
     topo.runtime.add(repeats, |s| &s.tot_multiget_keys_dedupe);
     let mut hits: Vec<Option<Value>> = Vec::new();
     hits.resize_with(todo.len(), || None);
-    let mut failure: Failure = None;
+    let mut failure: FirstFailure = None;
     let mut retries = 0;
     while !todo.is_empty() {
         let groups = group(topo, &distinct, todo, &mut failure);
@@ -352,7 +350,7 @@ fn group(
     topo: &Topology,
     distinct: &Distinct<'_>,
     todo: Vec<u32>,
-    failure: &mut Failure,
+    failure: &mut FirstFailure,
 ) -> Groups {
     let mut groups: Groups = std::iter::repeat_with(Default::default)
         .take(topo.servers.len())
@@ -368,7 +366,7 @@ fn group(
                     vbuckets.push(vb);
                 }
             }
-            None => note(failure, topo, &DownError::Connect, None),
+            None => note(failure, &DownError::new(Failure::Connect)),
         }
     }
     groups
@@ -380,7 +378,7 @@ type Round<'r, 'k> = (
     &'r Distinct<'k>,
     Groups,
     &'r mut [Option<Value>],
-    &'r mut Failure,
+    &'r mut FirstFailure,
 );
 
 /// Sends one round; collects hits and returns the keys refused with
@@ -413,7 +411,7 @@ async fn fetch(topo: &Topology, get: &Get, affinity: usize, round: Round<'_, '_>
         let frames = match result {
             Ok(frames) => frames,
             Err(e) => {
-                note(failure, topo, &e, Some(server));
+                note(failure, &e);
                 continue;
             }
         };

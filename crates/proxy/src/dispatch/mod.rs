@@ -18,7 +18,7 @@ use protocol::{ascii, binary, Command, GetKind, Request, Response, Status, Store
 use crate::dispatch::merge::StatsMerger;
 use crate::downstream::pool;
 use crate::downstream::{DownRequest, DownResult};
-use crate::error::{failure_reply, unserved_reply, ClientProtocol, DownError};
+use crate::error::{failure_reply, unserved_reply, ClientProtocol, DownError, Failure};
 use crate::topology::{DownstreamProtocol, Topology};
 
 /// The bytes to write back for one client request, in order.
@@ -56,7 +56,7 @@ pub const MAX_DROPPED_RESENDS: u32 = 4;
 
 /// moxi's re-send rule for one request: after a closed connection or a
 /// failed write, `downstream_retry` more times; after losing its connection
-/// through another request's failure ([`DownError::Dropped`]), again
+/// through another request's failure ([`DownError::new(Failure::Dropped)`]), again
 /// without using that up, up to [`MAX_DROPPED_RESENDS`] times. With
 /// `downstream_retry=0`, never.
 pub struct Resends {
@@ -85,11 +85,12 @@ impl Resends {
         if !self.enabled() {
             return false;
         }
-        match result {
-            Err(DownError::Dropped) if self.dropped < MAX_DROPPED_RESENDS => self.dropped += 1,
-            Err(DownError::Closed | DownError::Write | DownError::Dropped) if self.left > 0 => {
-                self.left -= 1
-            }
+        let Err(e) = result else {
+            return false;
+        };
+        match e.kind {
+            Failure::Dropped if self.dropped < MAX_DROPPED_RESENDS => self.dropped += 1,
+            Failure::Closed | Failure::Write | Failure::Dropped if self.left > 0 => self.left -= 1,
             _ => return false,
         }
         topo.bump(|s| &s.tot_retry);
@@ -97,25 +98,34 @@ impl Resends {
     }
 }
 
-/// After a request's final result: a timeout is counted and the connection
-/// it waited on leaves the pool.
-/// At `-vv`, a failure is logged, one line per failed request.
-pub fn after_result(topo: &Topology, server: usize, affinity: usize, result: &DownResult) {
-    if let Err(e) = result {
-        debug_failed(topo, server, e);
-    }
-    if *result == Err(DownError::Timeout) {
-        topo.bump(|s| &s.tot_downstream_timeout);
-        pool::discard(topo, server, affinity);
-    }
+/// After a request's final result: a failure names its server and is
+/// logged at `-vv` (one line per failed request); a timeout is counted and
+/// the connection it waited on leaves the pool.
+pub fn after_result(
+    topo: &Topology,
+    server: usize,
+    affinity: usize,
+    result: DownResult,
+) -> DownResult {
+    result.map_err(|e| {
+        let e = failed(topo, server, e);
+        if e.is(Failure::Timeout) {
+            topo.bump(|s| &s.tot_downstream_timeout);
+            pool::discard(topo, server, affinity);
+        }
+        e
+    })
 }
 
-/// The `-vv` line of a request to `server` that failed.
-fn debug_failed(topo: &Topology, server: usize, why: impl std::fmt::Display) {
+/// A request to `server` failed with `e`: it is named in the error, and
+/// logged at `-vv`.
+fn failed(topo: &Topology, server: usize, e: DownError) -> DownError {
+    let e = e.at(|| topo.name(server));
     if log::log_enabled!(log::Level::Debug) {
-        let addr = topo.address(server);
-        log::debug!(server = addr.as_str(); "request to {addr} failed: {why}");
+        let addr = topo.name(server);
+        log::debug!(server = &*addr; "request to {addr} failed: {}", e.kind_and_cause());
     }
+    e
 }
 
 /// Counts an answered request (metrics, `stats proxy` timings, key stats),
@@ -160,16 +170,21 @@ async fn send_once(
     if topo.is_down(server) {
         // Marked down after connect_max_errors failures: fail at once.
         topo.bump(|s| &s.tot_downstream_connect_interval);
-        debug_failed(topo, server, "server is down");
-        return Err(DownError::Connect);
+        return Err(failed(topo, server, down()));
     }
     let _slot = crate::admission::server_slot(topo, server, affinity)
         .await
-        .inspect_err(|e| debug_failed(topo, server, e))?;
+        .map_err(|e| failed(topo, server, e))?;
     let deadline = crate::downstream::deadline(std::time::Instant::now(), topo.timeouts.downstream);
     let result = pool::conn(topo, server, affinity).send(req, deadline).await;
-    after_result(topo, server, affinity, &result);
-    result
+    after_result(topo, server, affinity, result)
+}
+
+/// The failure of a request to a server marked down (after
+/// `connect_max_errors` failed connects: the last one's cause is in the
+/// server's log line).
+pub fn down() -> DownError {
+    DownError::new(Failure::Connect)
 }
 
 /// True when `req` must not overlap with the client's other requests: it
@@ -287,7 +302,7 @@ async fn admit<'a>(
         if get && client == ClientProtocol::Ascii && !topo.is_vbucket() {
             Response::End
         } else {
-            failure_reply(&e, None, client)
+            failure_reply(&e, client)
         }
     })
 }
@@ -384,9 +399,9 @@ async fn flush_all(
             Ok(frames) => match frames.into_iter().next() {
                 Some(Response::Ok) => {}
                 Some(other) => return other,
-                None => return failure_reply(&DownError::Protocol, None, client),
+                None => return failure_reply(&DownError::new(Failure::Protocol), client),
             },
-            Err(e) => return failure_reply(&e, None, client),
+            Err(e) => return failure_reply(&e, client),
         }
     }
     Response::Ok
@@ -422,8 +437,7 @@ async fn stats(
     }
     if answered == 0 {
         return vec![failure_reply(
-            &failure.unwrap_or(DownError::Connect),
-            None,
+            &failure.unwrap_or(DownError::new(Failure::Connect)),
             client,
         )];
     }

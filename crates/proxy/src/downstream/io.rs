@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 
 use super::matching::{deliver, expire, next_deadline};
 use super::{Shared, State};
-use crate::error::DownError;
+use crate::error::{DownError, Failure};
 use crate::health::server_log::{escaped, Cause};
 use crate::health::ServerHealth;
 use crate::topology::{DownAuth, DownstreamProtocol, Timeouts};
@@ -74,9 +74,9 @@ pub(super) async fn run(conn: Conn, shared: Rc<Shared>) {
     let stream = match open(&conn, &health.counters).await {
         Ok(stream) => stream,
         Err(cause) => {
-            health.log.failure(&conn.addr, cause);
+            health.log.failure(&conn.addr, cause.clone());
             health.connect_failed(&conn.timeouts, conn.protocol);
-            shared.fail_all(DownError::Connect);
+            shared.fail_all(DownError::new(Failure::Connect).because(cause));
             return;
         }
     };
@@ -141,7 +141,7 @@ async fn write_loop(mut wr: OwnedWriteHalf, shared: &Shared) -> DownError {
         })
         .await;
         let Some(out) = out else {
-            return DownError::Closed;
+            return DownError::new(Failure::Closed);
         };
         if let Err(e) = write_out(&mut wr, &out, shared).await {
             return e;
@@ -157,10 +157,10 @@ async fn write_out(wr: &mut OwnedWriteHalf, out: &[u8], shared: &Shared) -> Resu
     while done < out.len() {
         done += poll_fn(|cx| {
             if shared.state.borrow().ended {
-                return Poll::Ready(Err(DownError::Closed));
+                return Poll::Ready(Err(DownError::new(Failure::Closed)));
             }
             match Pin::new(&mut *wr).poll_write(cx, &out[done..]) {
-                Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(Err(DownError::Write)),
+                Poll::Ready(Ok(0) | Err(_)) => Poll::Ready(Err(DownError::new(Failure::Write))),
                 Poll::Ready(Ok(n)) => Poll::Ready(Ok(n)),
                 Poll::Pending => {
                     // Blocked on a full socket: wake up also when the
@@ -181,8 +181,8 @@ async fn read_loop(mut rd: OwnedReadHalf, shared: &Shared, health: &ServerHealth
     let limits = Limits::default().with_max_value_len(1024 * 1024 * 1024);
     let protocol_error = |why: String, rbuf: &[u8]| {
         let cause = Cause::Protocol(format!("{why}; read: \"{}\"", escaped(rbuf)));
-        health.log.failure(health.addr(), cause);
-        DownError::Protocol
+        health.log.failure(health.addr(), cause.clone());
+        DownError::new(Failure::Protocol).because(cause)
     };
     loop {
         let closed = match rd.read_buf(&mut rbuf).await {
@@ -191,10 +191,11 @@ async fn read_loop(mut rd: OwnedReadHalf, shared: &Shared, health: &ServerHealth
             Ok(_) => None,
         };
         if let Some(why) = closed {
+            let cause = Cause::Closed(why);
             if !shared.state.borrow().pending.is_empty() {
-                health.log.failure(health.addr(), Cause::Closed(why));
+                health.log.failure(health.addr(), cause.clone());
             }
-            return DownError::Closed;
+            return DownError::new(Failure::Closed).because(cause);
         }
         let mut st = shared.state.borrow_mut();
         loop {
@@ -218,7 +219,7 @@ async fn read_loop(mut rd: OwnedReadHalf, shared: &Shared, health: &ServerHealth
         // Replies arrive: a timeout or bad reply logged before has ended.
         health.log.success(health.addr(), false);
         if finished(&st) {
-            return DownError::Closed;
+            return DownError::new(Failure::Closed);
         }
         if rbuf.capacity() - rbuf.len() < 1024 {
             rbuf.reserve(16 * 1024);
@@ -249,7 +250,7 @@ async fn watch(shared: Rc<Shared>, idle: Duration, health: Arc<ServerHealth>) {
             // Nothing on it waits: the connection ends, and its reader and
             // writer stop (the writer also in the middle of a write to a
             // stalled server).
-            shared.fail_all(DownError::Closed);
+            shared.fail_all(DownError::new(Failure::Closed));
             return;
         }
     }

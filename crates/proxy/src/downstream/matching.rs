@@ -10,7 +10,7 @@ use protocol::{Key, List, Response, Status};
 
 use super::{DownRequest, Slot, State};
 use crate::downstream::wire::{encode_ascii, encode_binary, with_wire_exptimes, Expect};
-use crate::error::DownError;
+use crate::error::{DownError, Failure};
 use crate::topology::DownstreamProtocol;
 
 /// One request on the connection, awaiting its reply frames.
@@ -196,7 +196,7 @@ pub(super) fn expire(st: &mut State, now: Instant) -> bool {
     for p in st.pending.iter_mut() {
         if !p.expired && p.deadline.is_some_and(|d| d <= now) {
             p.expired = true;
-            p.slot.fill(Err(DownError::Timeout));
+            p.slot.fill(Err(DownError::new(Failure::Timeout)));
             any = true;
         }
     }

@@ -18,7 +18,7 @@
 //!
 //! `downstream_timeout` is a deadline per request, kept in the queue and
 //! watched by one timer per connection (no timer per request). A request
-//! past its deadline fails with [`DownError::Timeout`] and retires the
+//! past its deadline fails with [`DownError::new(Failure::Timeout)`] and retires the
 //! connection: new requests go to a fresh one, and this one closes once the
 //! requests already on it are answered or past their deadlines.
 
@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use protocol::{GetKind, Key, List, Request, Response};
 
-use crate::error::DownError;
+use crate::error::{DownError, Failure};
 use crate::topology::{DownAuth, DownstreamProtocol, Timeouts};
 
 use matching::Pending;
@@ -206,7 +206,7 @@ impl DownConn {
     }
 
     /// Queues a request; the returned future gets its reply frames. With a
-    /// `deadline`, the request fails with [`DownError::Timeout`] once it
+    /// `deadline`, the request fails with [`DownError::new(Failure::Timeout)`] once it
     /// passes without the reply (see [`deadline`]).
     pub fn send(&self, req: DownRequest, deadline: Option<Instant>) -> ReplyWait {
         let shared = &self.handle.shared;
@@ -214,7 +214,7 @@ impl DownConn {
         let mut st = shared.state.borrow_mut();
         if st.retired {
             // Never written: safe to send again.
-            slot.fill(Err(DownError::Dropped));
+            slot.fill(Err(DownError::new(Failure::Dropped)));
             return ReplyWait(slot);
         }
         let st = &mut *st;
@@ -226,7 +226,7 @@ impl DownConn {
                     w.wake();
                 }
             }
-            None => slot.fill(Err(DownError::Unencodable)),
+            None => slot.fill(Err(DownError::new(Failure::Unencodable))),
         }
         ReplyWait(slot)
     }
@@ -244,7 +244,7 @@ impl Shared {
     /// request at the head can have caused the failure (a reply cut in its
     /// middle, or one that does not fit it): it gets `reason`, and the ones
     /// behind it, which only lost their connection (or were never
-    /// written), get [`DownError::Dropped`] and may be re-sent.
+    /// written), get [`DownError::new(Failure::Dropped)`] and may be re-sent.
     fn fail_all(&self, reason: DownError) {
         let (pending, wakers) = {
             let mut st = self.state.borrow_mut();
@@ -258,10 +258,10 @@ impl Shared {
         };
         wakers.into_iter().flatten().for_each(Waker::wake);
         for (i, p) in pending.into_iter().enumerate() {
-            let err = match reason {
-                DownError::Connect => DownError::Connect,
-                _ if i > 0 => DownError::Dropped,
-                _ => reason.clone(),
+            let err = if i == 0 || reason.is(Failure::Connect) {
+                reason.clone()
+            } else {
+                DownError::new(Failure::Dropped)
             };
             p.slot.fill(Err(err));
         }

@@ -151,6 +151,8 @@ pub struct Topology {
     pub id: TopologyId,
     /// Servers in configuration order; placement indexes into this.
     pub servers: Vec<Server>,
+    /// Each server's `host:port`, as failures name it.
+    names: Vec<Arc<str>>,
     /// Key placement.
     pub placement: Placement,
     /// Downstream protocol.
@@ -179,13 +181,12 @@ impl Topology {
     /// A snapshot with default timeouts, two connections per server per
     /// worker and no credentials.
     pub fn new(servers: Vec<Server>, placement: Placement, protocol: DownstreamProtocol) -> Self {
-        let health = servers
-            .iter()
-            .map(|s| crate::health::entry(&s.authority()))
-            .collect();
+        let names: Vec<Arc<str>> = servers.iter().map(|s| s.authority().into()).collect();
+        let health = names.iter().map(|n| crate::health::entry(n)).collect();
         Topology {
             id: TopologyId::default(),
             servers,
+            names,
             placement,
             protocol,
             timeouts: Timeouts::default(),
@@ -285,9 +286,9 @@ impl Topology {
         format!("{}:{}", s.host, s.port)
     }
 
-    /// The host part, as moxi prints it in error replies.
-    pub fn host(&self, i: usize) -> &str {
-        &self.servers[i].host
+    /// `host:port` of server `i`, shared (failures carry it).
+    pub fn name(&self, i: usize) -> Arc<str> {
+        self.names[i].clone()
     }
 }
 

@@ -343,3 +343,9 @@ pub fn stats_lines(addr: SocketAddr, command: &str) -> Vec<(String, String)> {
         out.push((name.to_owned(), value.to_owned()));
     }
 }
+
+/// moxi's failure line for a request to `server`: `what` is `write to
+/// downstream`, `downstream timeout` or `downstream closed`.
+pub fn failed(what: &str, server: SocketAddr) -> Vec<u8> {
+    format!("SERVER_ERROR proxy {what} {server}\r\n").into_bytes()
+}
