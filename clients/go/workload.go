@@ -126,6 +126,11 @@ func workload(c *memcache.Client) {
 	step("get", "w:v100", show(c.Get("w:v100")))
 	step("set", "w:ttl", errText(c.Set(&memcache.Item{Key: "w:ttl", Value: []byte("t"), Expiration: 3600})))
 	step("get", "w:ttl", show(c.Get("w:ttl")))
+	// A negative exptime expires at once (protocol.txt, "Expiration times").
+	step("set", "w:past", errText(c.Set(&memcache.Item{Key: "w:past", Value: []byte("p"), Expiration: -1})))
+	step("get", "w:past", show(c.Get("w:past")))
+	step("touch", "w:ttl", errText(c.Touch("w:ttl", -1)))
+	step("get", "w:ttl", show(c.Get("w:ttl")))
 	step("flush_all", "-", errText(c.FlushAll()))
 	step("get", "w:v100", show(c.Get("w:v100")))
 	step("get_multi", fmt.Sprintf("%d-keys", len(keys)), multi())

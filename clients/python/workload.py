@@ -94,6 +94,9 @@ class PyMemcache:
     def touch(self, k, exp):
         return self.c.touch(k, exp)
 
+    def delete_multi(self, ks):
+        return self.c.delete_many(ks, noreply=False)
+
     def set_noreply(self, k, v):
         return self.c.set(k, v, noreply=True)
 
@@ -152,6 +155,9 @@ class PyLibmc:
     def touch(self, k, exp):
         return self.c.touch(k, exp)
 
+    def delete_multi(self, ks):
+        return self.c.delete_multi(ks)
+
     def set_noreply(self, k, v):
         raise Unsupported()
 
@@ -206,6 +212,10 @@ class BMemcached:
 
     def touch(self, k, exp):
         raise Unsupported()
+
+    def delete_multi(self, ks):
+        # quiet DELETEQs followed by a NOOP.
+        return self.c.delete_multi(ks)
 
     def set_noreply(self, k, v):
         # set_multi sends quiet SETQs followed by a NOOP.
@@ -279,8 +289,16 @@ def workload(c):
     step("get", "w:v100", lambda: c.get("w:v100"), show)
     step("set", "w:ttl", lambda: c.set("w:ttl", b"t", 3600))
     step("get", "w:ttl", lambda: c.get("w:ttl"), show)
+    # A negative exptime expires at once (protocol.txt, "Expiration times").
+    step("set", "w:past", lambda: c.set("w:past", b"p", -1))
+    step("get", "w:past", lambda: c.get("w:past"), show)
+    step("touch", "w:ttl", lambda: c.touch("w:ttl", -1))
+    step("get", "w:ttl", lambda: c.get("w:ttl"), show)
     step("set_noreply", "w:q", lambda: c.set_noreply("w:q", b"quiet"))
     step("get", "w:q", lambda: c.get("w:q"), show)
+    step("set", "w:m1", lambda: c.set("w:m1", b"m"))
+    step("delete_multi", "w:m1,w:none", lambda: c.delete_multi(["w:m1", "w:none"]))
+    step("get", "w:m1", lambda: c.get("w:m1"), show)
     step("flush_all", "-", c.flush)
     step("get", "w:v100", lambda: c.get("w:v100"), show)
     step("get_multi", "%d-keys" % len(keys), multi, str)
