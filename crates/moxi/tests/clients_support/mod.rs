@@ -99,13 +99,16 @@ fn check(what: &str, cmd: &mut Command) -> Result<(), String> {
     if out.status.success() {
         return Ok(());
     }
+    // The line naming the error, else the last one (node ends with its
+    // version, python with the exception).
     let err = String::from_utf8_lossy(&out.stderr);
-    let last = err.lines().rev().find(|l| !l.trim().is_empty());
-    Err(format!(
-        "{what} failed ({}): {}",
-        out.status,
-        last.unwrap_or("")
-    ))
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    let line = lines
+        .iter()
+        .find(|l| l.contains("Error") || l.contains("error:"))
+        .or(lines.last())
+        .map_or("", |l| l.trim());
+    Err(format!("{what} failed ({}): {line}", out.status))
 }
 
 fn tool(name: &str, package: &str) -> Result<PathBuf, String> {
