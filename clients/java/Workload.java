@@ -3,6 +3,7 @@
 // its continuum, so that it places keys as moxi does.
 //
 // usage: java -cp /usr/share/java/spymemcached.jar:DIR Workload SERVERS ascii|binary workload|place N
+// SERVERS: host:port[:weight],...
 // Prints one line per operation, `op key -> result`.
 
 import java.net.InetSocketAddress;
@@ -14,7 +15,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Future;
-import net.spy.memcached.AddrUtil;
 import net.spy.memcached.BinaryConnectionFactory;
 import net.spy.memcached.CASValue;
 import net.spy.memcached.ConnectionFactory;
@@ -186,7 +186,7 @@ public final class Workload {
      * in SERVERS: Format.LIBMEMCACHED takes the host from a reverse lookup
      * (127.0.0.1 becomes localhost), which libmemcached never does.
      */
-    static NodeLocator ketama(List<MemcachedNode> nodes) {
+    static NodeLocator ketama(List<MemcachedNode> nodes, Map<InetSocketAddress, Integer> weights) {
         KetamaNodeLocatorConfiguration keys = new DefaultKetamaNodeLocatorConfiguration() {
             @Override
             public String getKeyForNode(MemcachedNode node, int repetition) {
@@ -195,7 +195,10 @@ public final class Workload {
                 return a.getHostString() + port + "-" + repetition;
             }
         };
-        return new KetamaNodeLocator(nodes, DefaultHashAlgorithm.KETAMA_HASH, keys);
+        if (weights.isEmpty()) {
+            return new KetamaNodeLocator(nodes, DefaultHashAlgorithm.KETAMA_HASH, keys);
+        }
+        return new KetamaNodeLocator(nodes, DefaultHashAlgorithm.KETAMA_HASH, weights, keys);
     }
 
     public static void main(String[] args) throws Exception {
@@ -204,11 +207,22 @@ public final class Workload {
             System.exit(2);
         }
         boolean binary = args[1].equals("binary");
+        // host:port[:weight], as libmemcached and moxi's -z write it.
+        List<InetSocketAddress> addrs = new ArrayList<>();
+        Map<InetSocketAddress, Integer> weights = new HashMap<>();
+        for (String s : args[0].split(",")) {
+            String[] parts = s.split(":");
+            InetSocketAddress a = new InetSocketAddress(parts[0], Integer.parseInt(parts[1]));
+            addrs.add(a);
+            if (parts.length > 2) {
+                weights.put(a, Integer.parseInt(parts[2]));
+            }
+        }
         ConnectionFactory cf = binary
                 ? new BinaryConnectionFactory() {
                     @Override
                     public NodeLocator createLocator(List<MemcachedNode> nodes) {
-                        return ketama(nodes);
+                        return ketama(nodes, weights);
                     }
 
                     @Override
@@ -219,7 +233,7 @@ public final class Workload {
                 : new DefaultConnectionFactory() {
                     @Override
                     public NodeLocator createLocator(List<MemcachedNode> nodes) {
-                        return ketama(nodes);
+                        return ketama(nodes, weights);
                     }
 
                     @Override
@@ -227,7 +241,7 @@ public final class Workload {
                         return TIMEOUT_MS;
                     }
                 };
-        MemcachedClient c = new MemcachedClient(cf, AddrUtil.getAddresses(args[0].replace(',', ' ')));
+        MemcachedClient c = new MemcachedClient(cf, addrs);
         try {
             if (args[2].equals("place")) {
                 int n = Integer.parseInt(args[3]);

@@ -4,6 +4,7 @@
 // (libmemcached KETAMA_WEIGHTED, moxi's default placement).
 //
 // usage: php workload.php SERVERS ascii|binary workload|place N
+// SERVERS: host:port[:weight],...
 // Prints one line per operation, `op key -> result`, where a result is what
 // the call returned and libmemcached's result code.
 
@@ -150,9 +151,10 @@ $m->setOption(Memcached::OPT_LIBKETAMA_COMPATIBLE, true);
 $m->setOption(Memcached::OPT_COMPRESSION, false);
 $m->setOption(Memcached::OPT_RECV_TIMEOUT, 10000000);
 $m->setOption(Memcached::OPT_SEND_TIMEOUT, 10000000);
+// host:port[:weight], as libmemcached and moxi's -z write it.
 foreach (explode(',', $servers) as $s) {
-    [$host, $port] = explode(':', $s);
-    $m->addServer($host, (int) $port);
+    [$host, $port, $weight] = explode(':', $s) + [null, null, 0];
+    $m->addServer($host, (int) $port, (int) $weight);
 }
 if ($mode === 'place') {
     $stored = 0;

@@ -6,7 +6,8 @@
 //! each moxi; the transcripts must be equal (they never show cas unique
 //! values). A client that places keys as moxi does (libmemcached
 //! KETAMA_WEIGHTED) also stores keys talking to both memcached itself and
-//! through moxi: each key must land on the same server both ways.
+//! through moxi, with equal weights and with weights 1 and 3: each key
+//! must land on the same server both ways.
 //!
 //! A client whose toolchain or library is missing prints
 //! `SKIPPED: <client>: <why>` and passes, unless `MOXI_REQUIRE_TOOLS` (or
@@ -105,6 +106,21 @@ fn check(client: Client) {
         }
     };
     let pool = Pool::start();
+    // Placement with equal weights (the pool's binary moxi) and with
+    // weights 1 and 3 (a moxi of its own).
+    let mut placements = Vec::new();
+    let _weighted_moxi = client.places_like_moxi.then(|| {
+        let binary = pool.entries.iter().find(|e| e.0 == "binary").unwrap().1;
+        placements.push((list(&pool.servers), binary));
+        let weighted = format!(
+            "127.0.0.1:{}:1,127.0.0.1:{}:3",
+            pool.servers[0].port(),
+            pool.servers[1].port()
+        );
+        let (moxi, entry) = common::moxi_z(|port| format!("{port}={weighted}"), "");
+        placements.push((weighted, entry));
+        moxi
+    });
     let mut problems = Vec::new();
     for &protocol in client.protocols {
         let direct = ready.run(&list(&pool.servers[..1]), protocol, &["workload"]);
@@ -125,8 +141,10 @@ fn check(client: Client) {
             }
         }
         if client.places_like_moxi {
-            if let Err(e) = placement(&ready, protocol, &pool) {
-                problems.push(format!("{} {protocol}: {e}", client.name));
+            for (direct, entry) in &placements {
+                if let Err(e) = placement(&ready, protocol, &pool.servers, direct, *entry) {
+                    problems.push(format!("{} {protocol}, {direct}: {e}", client.name));
+                }
             }
         }
     }
@@ -231,19 +249,26 @@ fn flush(servers: &[SocketAddr]) {
     }
 }
 
-/// Stores the keys once with the client talking to both memcached, once
-/// through moxi; each key must be on one server, the same both ways.
-fn placement(ready: &Ready, protocol: &str, pool: &Pool) -> Result<(), String> {
+/// Stores the keys once with the client talking to the memcached `servers`
+/// itself (as `direct` lists them, with weights or without) and once
+/// through the moxi at `entry` (`-z` with the same list); each key must be
+/// on one server, the same both ways.
+fn placement(
+    ready: &Ready,
+    protocol: &str,
+    servers: &[SocketAddr],
+    direct: &str,
+    entry: SocketAddr,
+) -> Result<(), String> {
     let n = PLACED_KEYS.to_string();
     let mut seen = Vec::new();
-    let binary_moxi = pool.entries.iter().find(|e| e.0 == "binary").unwrap().1;
-    for servers in [list(&pool.servers), list(&[binary_moxi])] {
-        flush(&pool.servers);
-        let out = ready.run(&servers, protocol, &["place", &n]);
+    for target in [direct.to_string(), list(&[entry])] {
+        flush(servers);
+        let out = ready.run(&target, protocol, &["place", &n]);
         if out.trim() != format!("stored {n}") {
-            return Err(format!("placing through {servers}: {out}"));
+            return Err(format!("placing through {target}: {out}"));
         }
-        seen.push(holders(&pool.servers));
+        seen.push(holders(servers));
     }
     let (direct, through) = (&seen[0], &seen[1]);
     for (how, held) in [("the client", direct), ("moxi", through)] {
