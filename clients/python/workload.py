@@ -44,7 +44,59 @@ class Unsupported(Exception):
     pass
 
 
-class PyMemcache:
+class Library:
+    """The workload's operations; each library overrides what it names or
+    passes differently, and raises Unsupported for what it lacks."""
+
+    protocols = ()
+
+    def get(self, k):
+        return self.c.get(k)
+
+    def add(self, k, v):
+        return self.c.add(k, v)
+
+    def replace(self, k, v):
+        return self.c.replace(k, v)
+
+    def append(self, k, v):
+        return self.c.append(k, v)
+
+    def prepend(self, k, v):
+        return self.c.prepend(k, v)
+
+    def incr(self, k, n):
+        return self.c.incr(k, n)
+
+    def decr(self, k, n):
+        return self.c.decr(k, n)
+
+    def gets(self, k):
+        return self.c.gets(k)
+
+    def cas(self, k, v, token):
+        return self.c.cas(k, v, token)
+
+    def delete(self, k):
+        return self.c.delete(k)
+
+    def touch(self, k, exp):
+        return self.c.touch(k, exp)
+
+    def get_multi(self, ks):
+        return self.c.get_multi(ks)
+
+    def delete_multi(self, ks):
+        return self.c.delete_multi(ks)
+
+    def set_noreply(self, k, v):
+        raise Unsupported()
+
+    def flush(self):
+        return self.c.flush_all()
+
+
+class PyMemcache(Library):
     protocols = ("ascii",)
 
     def __init__(self, servers, protocol):
@@ -58,41 +110,8 @@ class PyMemcache:
     def set(self, k, v, exp=0):
         return self.c.set(k, v, expire=exp)
 
-    def get(self, k):
-        return self.c.get(k)
-
     def get_multi(self, ks):
         return self.c.get_many(ks)
-
-    def add(self, k, v):
-        return self.c.add(k, v)
-
-    def replace(self, k, v):
-        return self.c.replace(k, v)
-
-    def append(self, k, v):
-        return self.c.append(k, v)
-
-    def prepend(self, k, v):
-        return self.c.prepend(k, v)
-
-    def incr(self, k, n):
-        return self.c.incr(k, n)
-
-    def decr(self, k, n):
-        return self.c.decr(k, n)
-
-    def gets(self, k):
-        return self.c.gets(k)
-
-    def cas(self, k, v, token):
-        return self.c.cas(k, v, token)
-
-    def delete(self, k):
-        return self.c.delete(k)
-
-    def touch(self, k, exp):
-        return self.c.touch(k, exp)
 
     def delete_multi(self, ks):
         return self.c.delete_many(ks, noreply=False)
@@ -100,16 +119,14 @@ class PyMemcache:
     def set_noreply(self, k, v):
         return self.c.set(k, v, noreply=True)
 
-    def flush(self):
-        return self.c.flush_all()
 
-
-class PyLibmc:
+class PyLibmc(Library):
     protocols = ("ascii", "binary")
 
     def __init__(self, servers, protocol):
         import pylibmc
 
+        # Servers are host:port[:weight], as moxi's -z writes them.
         self.c = pylibmc.Client(
             servers,
             binary=protocol == "binary",
@@ -119,53 +136,8 @@ class PyLibmc:
     def set(self, k, v, exp=0):
         return self.c.set(k, v, time=exp)
 
-    def get(self, k):
-        return self.c.get(k)
 
-    def get_multi(self, ks):
-        return self.c.get_multi(ks)
-
-    def add(self, k, v):
-        return self.c.add(k, v)
-
-    def replace(self, k, v):
-        return self.c.replace(k, v)
-
-    def append(self, k, v):
-        return self.c.append(k, v)
-
-    def prepend(self, k, v):
-        return self.c.prepend(k, v)
-
-    def incr(self, k, n):
-        return self.c.incr(k, n)
-
-    def decr(self, k, n):
-        return self.c.decr(k, n)
-
-    def gets(self, k):
-        return self.c.gets(k)
-
-    def cas(self, k, v, token):
-        return self.c.cas(k, v, token)
-
-    def delete(self, k):
-        return self.c.delete(k)
-
-    def touch(self, k, exp):
-        return self.c.touch(k, exp)
-
-    def delete_multi(self, ks):
-        return self.c.delete_multi(ks)
-
-    def set_noreply(self, k, v):
-        raise Unsupported()
-
-    def flush(self):
-        return self.c.flush_all()
-
-
-class BMemcached:
+class BMemcached(Library):
     protocols = ("binary",)
 
     def __init__(self, servers, protocol):
@@ -177,52 +149,18 @@ class BMemcached:
     def set(self, k, v, exp=0):
         return self.c.set(k, v, time=exp)
 
-    def get(self, k):
-        return self.c.get(k)
-
-    def get_multi(self, ks):
-        return self.c.get_multi(ks)
-
-    def add(self, k, v):
-        return self.c.add(k, v)
-
-    def replace(self, k, v):
-        return self.c.replace(k, v)
-
     def append(self, k, v):
         raise Unsupported()
 
     def prepend(self, k, v):
         raise Unsupported()
 
-    def incr(self, k, n):
-        return self.c.incr(k, n)
-
-    def decr(self, k, n):
-        return self.c.decr(k, n)
-
-    def gets(self, k):
-        return self.c.gets(k)
-
-    def cas(self, k, v, token):
-        return self.c.cas(k, v, token)
-
-    def delete(self, k):
-        return self.c.delete(k)
-
     def touch(self, k, exp):
         raise Unsupported()
 
-    def delete_multi(self, ks):
-        # quiet DELETEQs followed by a NOOP.
-        return self.c.delete_multi(ks)
-
     def set_noreply(self, k, v):
-        # set_multi sends quiet SETQs followed by a NOOP.
+        # set_multi sends quiet SETQs followed by a NOOP (delete_multi: DELETEQs).
         return self.c.set_multi({k: v})
-
-    def flush(self):
-        return self.c.flush_all()
 
 
 CLIENTS = {"pymemcache": PyMemcache, "pylibmc": PyLibmc, "bmemcached": BMemcached}
