@@ -82,6 +82,11 @@ async function workload(c) {
   await step('get', 'w:v100', () => c.get('w:v100'), show);
   await step('set', 'w:ttl', () => c.set('w:ttl', 't', { expires: 3600 }));
   await step('get', 'w:ttl', () => c.get('w:ttl'), show);
+  // Binary keys may hold spaces and control bytes; ascii's may not.
+  for (const k of ['w:sp ace', 'w:ctl\x01']) {
+    await step('set', JSON.stringify(k), () => c.set(k, 'b', {}));
+    await step('get', JSON.stringify(k), () => c.get(k), show);
+  }
   await step('flush_all', '-', () => c.flush(), allTrue);
   await step('get', 'w:v100', () => c.get('w:v100'), show);
 }

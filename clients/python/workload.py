@@ -49,6 +49,7 @@ class Library:
     passes differently, and raises Unsupported for what it lacks."""
 
     protocols = ()
+    binary_keys = False  # whether it sends keys with spaces as they are
 
     def get(self, k):
         return self.c.get(k)
@@ -139,6 +140,7 @@ class PyLibmc(Library):
 
 class BMemcached(Library):
     protocols = ("binary",)
+    binary_keys = True
 
     def __init__(self, servers, protocol):
         import bmemcached
@@ -237,6 +239,11 @@ def workload(c):
     step("set", "w:m1", lambda: c.set("w:m1", b"m"))
     step("delete_multi", "w:m1,w:none", lambda: c.delete_multi(["w:m1", "w:none"]))
     step("get", "w:m1", lambda: c.get("w:m1"), show)
+    if c.binary_keys:
+        # Binary keys may hold spaces and control bytes; ascii's may not.
+        for k in ("w:sp ace", "w:ctl\x01"):
+            step("set", repr(k), lambda: c.set(k, b"b"))
+            step("get", repr(k), lambda: c.get(k), show)
     step("flush_all", "-", c.flush)
     step("get", "w:v100", lambda: c.get("w:v100"), show)
     step("get_multi", "%d-keys" % len(keys), multi, str)

@@ -90,6 +90,11 @@ def workload(c)
   step('get', 'w:q2', SHOW) { c.get('w:q2', RAW) }
   step('set', 'w:obj') { c.set('w:obj', { 'a' => [1, 2.5, 'x'] }) }
   step('get', 'w:obj', INSPECT) { c.get('w:obj') }
+  # Binary keys may hold spaces and control bytes; ascii's may not.
+  ["w:sp ace", "w:ctl\x01"].each do |k|
+    step('set', k.inspect) { c.set(k, 'b', 0, RAW) }
+    step('get', k.inspect, SHOW) { c.get(k, RAW) }
+  end
   step('flush_all', '-', INSPECT) { c.flush_all.all? }
   step('get', 'w:v100', SHOW) { c.get('w:v100', RAW) }
   step("get_multi", "#{keys.size}-keys", multi) { c.get_multi(keys) }
