@@ -93,8 +93,8 @@ class Library:
     def set_noreply(self, k, v):
         raise Unsupported()
 
-    def flush(self):
-        return self.c.flush_all()
+    def flush(self, delay=0):
+        return self.c.flush_all(delay)
 
 
 class PyMemcache(Library):
@@ -244,6 +244,9 @@ def workload(c):
         for k in ("w:sp ace", "w:ctl\x01"):
             step("set", repr(k), lambda: c.set(k, b"b"))
             step("get", repr(k), lambda: c.get(k), show)
+    # A delayed flush_all leaves the items until then; the next one is at once.
+    step("flush_all", "100", lambda: c.flush(100))
+    step("get", "w:v100", lambda: c.get("w:v100"), show)
     step("flush_all", "-", c.flush)
     step("get", "w:v100", lambda: c.get("w:v100"), show)
     step("get_multi", "%d-keys" % len(keys), multi, str)
