@@ -140,11 +140,9 @@ fn check(client: Client) {
                 problems.push(e);
             }
         }
-        if client.places_like_moxi {
-            for (direct, entry) in &placements {
-                if let Err(e) = placement(&ready, protocol, &pool.servers, direct, *entry) {
-                    problems.push(format!("{} {protocol}, {direct}: {e}", client.name));
-                }
+        for (direct, entry) in &placements {
+            if let Err(e) = placement(&ready, protocol, &pool.servers, direct, *entry) {
+                problems.push(format!("{} {protocol}, {direct}: {e}", client.name));
             }
         }
     }
