@@ -67,7 +67,7 @@ pub use normalize::{
 pub use runner::{run_conversation, try_run_conversation, SYNC_OPAQUE};
 pub use script::{CasTemplate, Step};
 pub use spawn::{
-    find_tool, free_port, listens_on, require_tool, tool_available, wait_accepting, ChildServer,
-    Memcached, CORPUS_MEMCACHED_ARGS, STARTUP_DEADLINE,
+    find_tool, free_port, listens_on, require, require_tool, tool_available, wait_accepting,
+    ChildServer, Memcached, CORPUS_MEMCACHED_ARGS, STARTUP_DEADLINE,
 };
 pub use transcript::{transcript, try_transcript, TranscriptError, DEFAULT_TIMEOUT};

@@ -102,6 +102,22 @@ pub fn require_tool(name: &str) -> bool {
     false
 }
 
+/// Checks that something a test needs beyond one tool on `PATH` (a
+/// client library, an interpreter's module) is there: `found` is `Ok`, or
+/// `Err(why)`. Like [`require_tool`], a missing piece fails the test when
+/// `CI` or `MOXI_REQUIRE_TOOLS` is set; otherwise this prints
+/// `SKIPPED: <what>: <why>` to stderr and returns false.
+pub fn require(what: &str, found: Result<(), String>) -> bool {
+    let Err(why) = found else {
+        return true;
+    };
+    if strict_mode() {
+        panic!("{what}: {why}; CI or MOXI_REQUIRE_TOOLS is set, so this is a failure");
+    }
+    eprintln!("SKIPPED: {what}: {why}");
+    false
+}
+
 /// The Debian package that ships a tool, for the skip message.
 fn apt_package(tool: &str) -> &str {
     match tool {
