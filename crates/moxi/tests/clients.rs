@@ -14,6 +14,7 @@
 //! `CI`) is set. A difference that is a known limitation of moxi is listed
 //! in [`KNOWN_FAILURES`], printed as `KNOWN FAILURE` at every run, and
 //! fails the test once it stops happening.
+#![cfg(test)] // a test crate: clippy.toml lets its helpers unwrap too
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod clients_support;
