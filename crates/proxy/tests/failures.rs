@@ -220,7 +220,9 @@ fn wrong_replies_fail_the_request_not_the_client() {
 
 /// One stalled server does not hold up clients whose keys live elsewhere,
 /// and a multi-get spanning both returns the healthy server's hits once the
-/// stalled one times out.
+/// stalled one times out. Told by order, not by a stopwatch: the healthy
+/// client's fifty round trips all finish while the stalled request is still
+/// unanswered (its timeout, 3 s, is far beyond them even on a loaded host).
 #[test]
 fn a_stalled_server_does_not_disturb_the_healthy_one() {
     if !testkit::require_tool("memcached") {
@@ -230,13 +232,12 @@ fn a_stalled_server_does_not_disturb_the_healthy_one() {
     let stall = MockServer::stalling().unwrap();
     let addrs = [stall.addr(), mcs[0].addr()];
     for ds in BOTH {
-        let topo = common::topology_with_timeout(common::servers_of(&addrs), ds, 700);
+        let topo = common::topology_with_timeout(common::servers_of(&addrs), ds, 3000);
         let keys = common::key_per_server(&topo, "k");
         let (stalled_key, healthy_key) = (&keys[0], &keys[1]);
         let p = common::start(topo);
         let mut waiting = Client::connect(p.addr());
         waiting.send(format!("set {stalled_key} 0 0 1\r\nx\r\n").as_bytes());
-        let started = Instant::now();
         let mut other = Client::connect(p.addr());
         for i in 0..50 {
             other.send(
@@ -246,10 +247,8 @@ fn a_stalled_server_does_not_disturb_the_healthy_one() {
                 format!("STORED\r\nVALUE {healthy_key} 0 2\r\n{i:02}\r\nEND\r\n").as_bytes(),
             );
         }
-        assert!(
-            started.elapsed() < Duration::from_millis(700),
-            "{ds:?}: the healthy server's client waited for the stalled one"
-        );
+        // Still waiting: the healthy client did not wait for the stall.
+        waiting.expect_silence(Duration::from_millis(1));
         waiting.expect(&common::failed("downstream timeout", stall.addr()));
         waiting.send(format!("get {stalled_key} {healthy_key}\r\n").as_bytes());
         waiting.expect(format!("VALUE {healthy_key} 0 2\r\n49\r\nEND\r\n").as_bytes());
