@@ -97,11 +97,17 @@ impl Resends {
 /// After a request's final result: a timeout is counted and the connection
 /// it waited on leaves the pool.
 /// At `-vv`, a failure is logged, one line per failed request.
+#[inline]
 pub fn after_result(topo: &Topology, server: usize, affinity: usize, result: &DownResult) {
     if let Err(e) = result {
-        debug_failed(topo, server, e);
+        failed(topo, server, affinity, e);
     }
-    if *result == Err(DownError::Timeout) {
+}
+
+#[cold]
+fn failed(topo: &Topology, server: usize, affinity: usize, e: &DownError) {
+    debug_failed(topo, server, e);
+    if *e == DownError::Timeout {
         topo.bump(|s| &s.tot_downstream_timeout);
         pool::discard(topo, server, affinity);
     }
