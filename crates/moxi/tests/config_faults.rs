@@ -192,13 +192,8 @@ fn rest_moxi(url: &str) -> (ChildServer, SocketAddr) {
 /// [`rest_moxi`] with more flags.
 fn rest_moxi_with(url: &str, flags: &[&str]) -> (ChildServer, SocketAddr) {
     common::moxi_on_free_port(|port| {
-        let mut args: Vec<String> = ["-l", "127.0.0.1", "-t", "2", "-Z"]
-            .map(String::from)
-            .to_vec();
-        args.push(format!("port_listen={port}"));
-        args.extend(flags.iter().map(|f| f.to_string()));
-        args.push(url.to_string());
-        args
+        let z = format!("port_listen={port}");
+        common::argv(&[&["-l", "127.0.0.1", "-t", "2", "-Z", &z], flags, &[url]].concat())
     })
 }
 

@@ -15,12 +15,8 @@ use testkit::ChildServer;
 /// moxi with `flags` in front of the single server `server`.
 fn moxi(server: &str, flags: &[&str]) -> (ChildServer, SocketAddr) {
     common::moxi_on_free_port(|port| {
-        let mut args: Vec<String> = ["-l", "127.0.0.1", "-t", "1", "-z"]
-            .map(String::from)
-            .to_vec();
-        args.push(format!("{port}={server}"));
-        args.extend(flags.iter().map(|s| s.to_string()));
-        args
+        let z = format!("{port}={server}");
+        common::argv(&[&["-l", "127.0.0.1", "-t", "1", "-z", &z], flags].concat())
     })
 }
 

@@ -16,6 +16,11 @@ pub fn local(port: u16) -> SocketAddr {
     SocketAddr::from((Ipv4Addr::LOCALHOST, port))
 }
 
+/// `words` as a command line.
+pub fn argv(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
 /// `n` distinct ports that were free a moment ago.
 pub fn free_ports(n: usize) -> Vec<u16> {
     testkit::topology::free_ports(n).unwrap()

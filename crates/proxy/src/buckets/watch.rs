@@ -3,7 +3,10 @@
 //! each one to a callback, and keeps going forever: a response that ends
 //! is fetched again after [`WatchOptions::repoll`] (non-streaming URLs are
 //! polled this way), a pass over every URL that delivers nothing is retried
-//! with exponential backoff, each failure with one clear log line.
+//! with exponential backoff counted from the start of that pass (1 s
+//! doubling to 30 s), each failure with one clear log line. A config
+//! identical to the last one applied is not applied again; an applied one
+//! is logged as what it changed ([`crate::config_log`]).
 //!
 //! Differences from moxi (libconflate): HTTP 401 is logged and retried
 //! rather than exiting the process (the old config keeps serving); a

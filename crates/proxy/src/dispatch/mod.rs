@@ -119,6 +119,7 @@ pub fn after_result(
 
 /// A request to `server` failed with `e`: it is named in the error, and
 /// logged at `-vv`.
+#[cold]
 fn failed(topo: &Topology, server: usize, e: DownError) -> DownError {
     let e = e.at(|| topo.name(server));
     if log::log_enabled!(log::Level::Debug) {

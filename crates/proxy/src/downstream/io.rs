@@ -179,23 +179,11 @@ async fn read_loop(mut rd: OwnedReadHalf, shared: &Shared, health: &ServerHealth
     let mut rbuf = BytesMut::with_capacity(16 * 1024);
     // Replies are bounded by the largest item memcached can hold.
     let limits = Limits::default().with_max_value_len(1024 * 1024 * 1024);
-    let protocol_error = |why: String, rbuf: &[u8]| {
-        let cause = Cause::Protocol(format!("{why}; read: \"{}\"", escaped(rbuf)));
-        health.log.failure(health.addr(), cause.clone());
-        DownError::new(Failure::Protocol).because(cause)
-    };
     loop {
-        let closed = match rd.read_buf(&mut rbuf).await {
-            Ok(0) => Some("end of stream".to_string()),
-            Err(e) => Some(e.to_string()),
-            Ok(_) => None,
-        };
-        if let Some(why) = closed {
-            let cause = Cause::Closed(why);
-            if !shared.state.borrow().pending.is_empty() {
-                health.log.failure(health.addr(), cause.clone());
-            }
-            return DownError::new(Failure::Closed).because(cause);
+        match rd.read_buf(&mut rbuf).await {
+            Ok(0) => return closed(shared, health, None),
+            Err(e) => return closed(shared, health, Some(e)),
+            Ok(_) => {}
         }
         let mut st = shared.state.borrow_mut();
         loop {
@@ -203,17 +191,16 @@ async fn read_loop(mut rd: OwnedReadHalf, shared: &Shared, health: &ServerHealth
                 DownstreamProtocol::Ascii => match ascii::decode_response(&mut rbuf, &limits) {
                     Ok(Some(r)) => (None, r),
                     Ok(None) => break,
-                    Err(e) => return protocol_error(e.to_string(), &rbuf),
+                    Err(e) => return protocol_error(health, &e, &rbuf),
                 },
                 DownstreamProtocol::Binary => match binary::decode_response(&mut rbuf, &limits) {
                     Ok(Some((to, r))) => (Some(to.opaque), r),
                     Ok(None) => break,
-                    Err(e) => return protocol_error(e.to_string(), &rbuf),
+                    Err(e) => return protocol_error(health, &e, &rbuf),
                 },
             };
             if !deliver(&mut st, opaque, frame) {
-                let why = "a reply that answers no request sent".to_string();
-                return protocol_error(why, &rbuf);
+                return protocol_error(health, &"a reply that answers no request sent", &rbuf);
             }
         }
         // Replies arrive: a timeout or bad reply logged before has ended.
@@ -225,6 +212,26 @@ async fn read_loop(mut rd: OwnedReadHalf, shared: &Shared, health: &ServerHealth
             rbuf.reserve(16 * 1024);
         }
     }
+}
+
+/// The server closed the connection (`None`: end of stream) or reading
+/// failed: logged when requests were waiting on it.
+#[cold]
+fn closed(shared: &Shared, health: &ServerHealth, e: Option<std::io::Error>) -> DownError {
+    let why = e.map_or_else(|| "end of stream".to_string(), |e| e.to_string());
+    let cause = Cause::Closed(why);
+    if !shared.state.borrow().pending.is_empty() {
+        health.log.failure(health.addr(), cause.clone());
+    }
+    DownError::new(Failure::Closed).because(cause)
+}
+
+/// A reply that is not valid protocol (`why`), with the bytes read.
+#[cold]
+fn protocol_error(health: &ServerHealth, why: &dyn std::fmt::Display, rbuf: &[u8]) -> DownError {
+    let cause = Cause::Protocol(format!("{why}; read: \"{}\"", escaped(rbuf)));
+    health.log.failure(health.addr(), cause.clone());
+    DownError::new(Failure::Protocol).because(cause)
 }
 
 /// Fails requests as their deadlines pass, with one timer: it sleeps until

@@ -181,6 +181,7 @@ pub struct ServerLog {
 
 impl ServerLog {
     /// Whether a failure is current (a reply then ends it).
+    #[inline]
     pub fn failing(&self) -> bool {
         self.failing.load(Ordering::Relaxed)
     }
@@ -197,12 +198,20 @@ impl ServerLog {
         emit(addr, line);
     }
 
-    /// Records a success (a connect when `by_connect`, else a reply).
+    /// Records a success (a connect when `by_connect`, else a reply): one
+    /// relaxed load unless a failure is current.
+    #[inline]
     pub fn success(&self, addr: &str, by_connect: bool) {
         if self.failing() {
-            let line = self.update(|t| t.success(by_connect));
-            emit(addr, line);
+            self.recovered(addr, by_connect);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn recovered(&self, addr: &str, by_connect: bool) {
+        let line = self.update(|t| t.success(by_connect));
+        emit(addr, line);
     }
 
     fn update(&self, f: impl FnOnce(&mut Tracker) -> Option<Line>) -> Option<Line> {
