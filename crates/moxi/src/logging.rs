@@ -313,7 +313,7 @@ mod tests {
         let r = Record::builder()
             .args(format_args!("hello"))
             .level(Level::Warn)
-            .target("proxy::rest")
+            .target("proxy::buckets::watch")
             .build();
         assert_eq!(
             text_line("2026-12-07T23:59:01.123Z", &r),
