@@ -6,10 +6,12 @@
 # io_uring. Prints instructions per get under callgrind (ascii at 1, 4,
 # 32, 512 connections; binary at 4 and 32), system calls per request
 # (perf stat) and proxy CPU per request (min/median/max over alternating
-# rounds), with ratios to the tokio prototype and to twemproxy.
+# rounds), with ratios to the tokio prototype and to twemproxy; and the
+# embedded-server case: instructions per request of memcached -t 1, moxi -p
+# and each loop answering from a map (eventloop LOOP PORT local).
 #
 #   bench/eventloop.sh [--rounds 3] [--duration 3s] [--loops tokio,mio,uring]
-#                      [--skip ir,binary,sys,cpu] [--keep]
+#                      [--skip ir,binary,server,sys,cpu] [--keep]
 #
 # Needs memcached, nutcracker, valgrind and perf (Debian: memcached,
 # nutcracker, valgrind, linux-perf). See docs/PERFORMANCE.md.

@@ -12,7 +12,10 @@ the hot path on each loop (bench/eventloop: tokio, mio, uring). Measures
    request of a closed-loop load (moxi-load run: 90% gets, 32-byte
    values), in --rounds alternating rounds (order reversed every other
    round); min/median/max over rounds, and ratios taken within each round;
-3. system calls per request (perf stat on the raw_syscalls and syscalls
+3. the embedded-server case: instructions per request of memcached -t 1,
+   moxi -p -t 1 and each loop answering from a map (90% gets), at 4 and
+   32 connections;
+4. system calls per request (perf stat on the raw_syscalls and syscalls
    tracepoints, attached to the proxy during one more load), in a pass of
    its own so that tracing does not touch the CPU numbers.
 
@@ -33,7 +36,8 @@ import tempfile
 import time
 
 CLK = os.sysconf("SC_CLK_TCK")
-SYSCALLS = ["read", "recvfrom", "write", "sendto", "epoll_wait", "epoll_pwait",
+SYSCALLS = ["read", "recvfrom", "write", "sendto", "writev", "readv", "sendmsg", "recvmsg",
+            "epoll_wait", "epoll_pwait",
             "io_uring_enter", "futex", "sched_yield", "epoll_ctl"]
 
 
@@ -120,10 +124,11 @@ class Lab:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def load(args, port, conns, duration, prefill=False, protocol="ascii"):
+def load(args, port, conns, duration, prefill=False, protocol="ascii", requests=None):
     """One closed-loop moxi-load run; returns (requests, errors)."""
     cmd = [args.load, "--server", f"127.0.0.1:{port}", "--connections", str(conns),
-           "--duration", duration, "--quiet", "--protocol", protocol]
+           "--quiet", "--protocol", protocol]
+    cmd += ["--requests", str(requests)] if requests else ["--duration", duration]
     if not prefill:
         cmd.append("--no-prefill")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
@@ -203,6 +208,70 @@ def callgrind(args, protocol, conns, others):
     return res
 
 
+def server_ir(args, conns, loops):
+    """Instructions per request of a cache server under callgrind (90% gets,
+    10% sets, as bench/server_callgrind.sh): memcached -t 1, moxi -p -t 1,
+    and each loop of the prototype answering from a map (`local`)."""
+    import glob
+    import resource
+    res = {}
+    work = tempfile.mkdtemp(prefix="eventloop-srv.")
+
+    def low_nofile():
+        # memcached under valgrind gets valgrind's lowered soft limit.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (4096, resource.getrlimit(
+            resource.RLIMIT_NOFILE)[1]))
+
+    systems = ["memcached", "moxi-p"] + [f"srv-{k}" for k in loops]
+    for c in conns:
+        for s in systems:
+            port = free_port()
+            if s == "memcached":
+                cmd = ["memcached", "-U", "0", "-l", "127.0.0.1", "-p", str(port), "-t", "1",
+                       "-m", "64", "-c", "4096"] + (["-u", "root"] if os.getuid() == 0 else [])
+            elif s == "moxi-p":
+                cmd = [args.moxi, "-l", "127.0.0.1", "-p", str(port), "-t", "1", "-m", "64"]
+            else:
+                cmd = [args.eventloop, s[4:], str(port), "local"]
+            out = os.path.join(work, f"cg.{s}.c{c}.out")
+            p = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+                                 + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 preexec_fn=low_nofile)
+            try:
+                wait_port(port, p, 60)
+                load(args, port, c, None, prefill=True, requests=2000)
+                subprocess.run(["callgrind_control", "-z", str(p.pid)], capture_output=True)
+                n, err = load(args, port, c, None, requests=args.ir_requests)
+                subprocess.run(["callgrind_control", "-d", str(p.pid)], capture_output=True)
+            finally:
+                p.terminate()
+                p.wait(30)
+            ir = 0
+            for f in glob.glob(out + "*"):
+                for line in open(f, errors="replace"):
+                    if line.startswith("summary:"):
+                        ir = max(ir, int(line.split()[1]))
+            res[(s, c)] = (ir / max(n, 1), err)
+            print(f"  server {s:<10} c={c:<3} {ir / max(n, 1):7.0f} Ir/req {err} err",
+                  file=sys.stderr)
+    if args.keep:
+        print(f"server callgrind dumps kept: {work}", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    print("\nembedded server: instructions per request under callgrind (90% gets)")
+    print(f"{'conns':>5} " + " ".join(f"{s:>10}" for s in systems)
+          + "   " + " ".join(f"{s + '/mc':>13}" for s in systems[1:])
+          + "   " + " ".join(f"{s + '/srv-tokio':>16}" for s in systems[3:]))
+    for c in conns:
+        row = {s: res[(s, c)][0] for s in systems}
+        errs = sum(res[(s, c)][1] for s in systems)
+        print(f"{c:>5} " + " ".join(f"{row[s]:>10.0f}" for s in systems)
+              + "   " + " ".join(f"{ratio(row[s], row['memcached']):>13}" for s in systems[1:])
+              + "   " + " ".join(f"{ratio(row[s], row.get('srv-tokio', 0)):>16}"
+                                 for s in systems[3:])
+              + (f"   ({errs} errors)" if errs else ""))
+
+
 def ratio(a, b):
     return f"{a / b:.2f}" if b else "-"
 
@@ -272,7 +341,7 @@ def main():
     ap.add_argument("--ir-conns", default="1,4,32,512")
     ap.add_argument("--ir-requests", type=int, default=20000)
     ap.add_argument("--backend-threads", type=int, default=2)
-    ap.add_argument("--skip", default="", help="comma list of: ir,binary,cpu,sys")
+    ap.add_argument("--skip", default="", help="comma list of: ir,binary,server,sys,cpu")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     args.moxi, args.load, args.eventloop = (os.path.abspath(p) for p in
@@ -292,6 +361,8 @@ def main():
         irb = callgrind(args, "binary", [4, 32], loops)
         print_ir("instructions per get under callgrind, binary clients", irb,
                  ["moxi"] + loops, [4, 32])
+    if "server" not in skip:
+        server_ir(args, [4, 32], loops)
     lab = Lab(args)
     try:
         if "sys" not in skip:

@@ -13,13 +13,15 @@
 //! scheduled; mio and io_uring: a token goes on a list the loop drains).
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::task::Waker;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use protocol::binary::ReplyTo;
-use protocol::{ascii, binary, Command, Get, GetKind, Limits, Request, Response};
+use protocol::{
+    ascii, binary, Command, Get, GetKind, Key, Limits, Request, Response, StoreMode, Value,
+};
 
 /// A reply frame, or `Err` when the downstream connection failed.
 pub type Reply = Result<Response, ()>;
@@ -215,6 +217,8 @@ impl Session {
             _ => None,
         };
         let slot = match key {
+            // No servers: the embedded-server case (see `local`).
+            Some(_) if downs.is_empty() => Slot::filled(Ok(local(&req))),
             Some(k) => {
                 let server = (fnv1a(k) % downs.len() as u64) as usize;
                 downs[server].borrow_mut().send(&req)
@@ -288,6 +292,36 @@ impl Session {
             }
         }
     }
+}
+
+thread_local! {
+    static STORE: RefCell<HashMap<Bytes, Value>> = RefCell::new(HashMap::new());
+}
+
+/// The embedded-server case (`eventloop LOOP PORT local`): the request is
+/// answered from a plain map on the worker's thread instead of a server,
+/// so that the loop's cost per request of a cache server can be compared
+/// with memcached's and `moxi -p`'s. Keys and values are copied in, as a
+/// cache copies them into its items (they would pin the read buffer).
+fn local(req: &Request) -> Response {
+    STORE.with(|store| match &req.command {
+        Command::Get(g) => match g.keys.first().and_then(|k| store.borrow().get(k.as_bytes()).cloned()) {
+            Some(v) => Response::Value(v),
+            None => Response::End,
+        },
+        Command::Store(st) if st.mode == StoreMode::Set => {
+            let key = Bytes::copy_from_slice(st.key.as_bytes());
+            let value = Value {
+                key: Key(key.clone()),
+                flags: st.flags,
+                cas: 0,
+                data: Bytes::copy_from_slice(&st.value),
+            };
+            store.borrow_mut().insert(key, value);
+            Response::Stored { cas: 0 }
+        }
+        _ => Response::Error(protocol::ErrorKind::UnknownCommand),
+    })
 }
 
 /// The server of a key: FNV-1a modulo the server count (the prototype

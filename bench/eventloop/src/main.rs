@@ -24,7 +24,10 @@
 //! extra `read` is spent to see `EAGAIN` (tokio clears its readiness the
 //! same way).
 //!
-//! Usage: `eventloop tokio|mio|uring LISTEN_PORT SERVER[,SERVER...]`
+//! Usage: `eventloop tokio|mio|uring LISTEN_PORT SERVER[,SERVER...]`, or
+//! `eventloop tokio|mio|uring LISTEN_PORT local` for the embedded-server
+//! case: the same loops and codecs, each request answered from a map on
+//! the worker's thread.
 
 mod core;
 mod mio_loop;
@@ -36,12 +39,14 @@ use std::net::{SocketAddr, TcpListener};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: eventloop tokio|mio|uring LISTEN_PORT HOST:PORT[,HOST:PORT...]";
+    let usage = "usage: eventloop tokio|mio|uring LISTEN_PORT HOST:PORT[,HOST:PORT...]|local";
     let [_, kind, port, servers] = args.as_slice() else {
         eprintln!("{usage}");
         std::process::exit(2);
     };
-    let servers: Vec<SocketAddr> = match servers.split(',').map(str::parse).collect() {
+    // `local`: no servers, requests answered from a map (the embedded-server case).
+    let list = if servers == "local" { "" } else { servers.as_str() };
+    let servers: Vec<SocketAddr> = match list.split_terminator(',').map(str::parse).collect() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{usage}: {e}");
