@@ -11,7 +11,7 @@
 # and each loop answering from a map (eventloop LOOP PORT local).
 #
 #   bench/eventloop.sh [--rounds 3] [--duration 3s] [--loops tokio,mio,uring]
-#                      [--skip ir,binary,server,sys,cpu] [--keep]
+#                      [--skip ir,binary,server,sys,cpu] [--no-peers] [--keep]
 #
 # Needs memcached, nutcracker, valgrind and perf (Debian: memcached,
 # nutcracker, valgrind, linux-perf). See docs/PERFORMANCE.md.

@@ -244,8 +244,14 @@ def server_ir(args, conns, loops):
                 n, err = load(args, port, c, None, requests=args.ir_requests)
                 subprocess.run(["callgrind_control", "-d", str(p.pid)], capture_output=True)
             finally:
+                # valgrind may not deliver SIGTERM to a thread blocked in
+                # io_uring_enter: kill it after a while.
                 p.terminate()
-                p.wait(30)
+                try:
+                    p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
             ir = 0
             for f in glob.glob(out + "*"):
                 for line in open(f, errors="replace"):
@@ -302,9 +308,9 @@ def print_cpu(cpu, systems, conns):
             f"{min(v):6.2f} {statistics.median(v):6.2f} {max(v):6.2f}"
             for v in (cpu[(s, c)] for s in systems)))
     print("\nper-round CPU ratios, min / median / max")
-    for base in ("tokio", "twemproxy"):
+    for base in [b for b in ("tokio", "mio", "twemproxy") if b in systems]:
         for s in systems:
-            if s == base:
+            if s == base or (base == "mio" and s != "uring"):
                 continue
             cells = []
             for c in conns:
@@ -343,6 +349,8 @@ def main():
     ap.add_argument("--backend-threads", type=int, default=2)
     ap.add_argument("--skip", default="", help="comma list of: ir,binary,server,sys,cpu")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--no-peers", action="store_true",
+                    help="only the prototype's loops (no twemproxy, no moxi)")
     args = ap.parse_args()
     args.moxi, args.load, args.eventloop = (os.path.abspath(p) for p in
                                             (args.moxi, args.load, args.eventloop))
@@ -351,7 +359,7 @@ def main():
     args.sys_conns = [int(c) for c in args.sys_conns.split(",")]
     ir_conns = [int(c) for c in args.ir_conns.split(",")]
     skip = set(args.skip.split(","))
-    systems = ["twemproxy", "moxi"] + loops
+    systems = ([] if args.no_peers else ["twemproxy", "moxi"]) + loops
     print(f"event-loop comparison: {', '.join(systems)}; one memcached "
           f"(-t {args.backend_threads}); {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     if "ir" not in skip:
