@@ -266,8 +266,7 @@ impl Session {
     }
 
     fn answer(&self, req: &Request, reply: Reply, wbuf: &mut BytesMut) {
-        let resp =
-            reply.unwrap_or_else(|()| Response::server_error("proxy write to downstream"));
+        let resp = reply.unwrap_or_else(|()| Response::server_error("proxy write to downstream"));
         match self.proto {
             Some(Proto::Binary) => {
                 if !binary::is_suppressed(req, &resp) {
@@ -305,7 +304,11 @@ thread_local! {
 /// cache copies them into its items (they would pin the read buffer).
 fn local(req: &Request) -> Response {
     STORE.with(|store| match &req.command {
-        Command::Get(g) => match g.keys.first().and_then(|k| store.borrow().get(k.as_bytes()).cloned()) {
+        Command::Get(g) => match g
+            .keys
+            .first()
+            .and_then(|k| store.borrow().get(k.as_bytes()).cloned())
+        {
             Some(v) => Response::Value(v),
             None => Response::End,
         },

@@ -45,7 +45,11 @@ fn main() {
         std::process::exit(2);
     };
     // `local`: no servers, requests answered from a map (the embedded-server case).
-    let list = if servers == "local" { "" } else { servers.as_str() };
+    let list = if servers == "local" {
+        ""
+    } else {
+        servers.as_str()
+    };
     let servers: Vec<SocketAddr> = match list.split_terminator(',').map(str::parse).collect() {
         Ok(s) => s,
         Err(e) => {
