@@ -97,13 +97,23 @@ impl RequestDecoder {
     /// Splits off the next complete line (with its `\n`), enforcing the line
     /// limits on complete and incomplete lines alike.
     fn take_line(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, CloseConnection> {
+        Ok(self
+            .find_line(buf)?
+            .map(|end| buf.split_to(end + 1).freeze()))
+    }
+
+    /// Where the next complete line's `\n` is, enforcing the line limits
+    /// on complete and incomplete lines alike; the line stays in `buf`.
+    /// Once a line is found the decoder forgets how far it searched, so a
+    /// caller may take that line itself ([`crate::meta::RequestDecoder`]).
+    pub(crate) fn find_line(&mut self, buf: &BytesMut) -> Result<Option<usize>, CloseConnection> {
         let start = self.scanned.min(buf.len());
         match memchr::memchr(b'\n', &buf[start..]) {
             Some(offset) => {
                 let end = start + offset;
                 self.check_length(&buf[..end])?;
                 self.scanned = 0;
-                Ok(Some(buf.split_to(end + 1).freeze()))
+                Ok(Some(end))
             }
             None => {
                 self.scanned = buf.len();
@@ -111,6 +121,11 @@ impl RequestDecoder {
                 Ok(None)
             }
         }
+    }
+
+    /// True between requests: no data block is awaited or being swallowed.
+    pub(crate) fn is_idle(&self) -> bool {
+        matches!(self.state, State::Line)
     }
 
     /// memcached closes a connection that sent 2048 bytes without a newline

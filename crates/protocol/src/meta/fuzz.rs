@@ -1,0 +1,201 @@
+//! Fuzz entry points for the meta codec (and the mixed text decoder). They
+//! take arbitrary bytes and panic when an invariant breaks; the tests below
+//! run them over the committed seed corpus in
+//! `crates/protocol/fuzz-corpus/meta/` and over random input.
+//!
+//! Invariants checked:
+//! - no panic, whatever the input;
+//! - the outcome does not depend on how the input is split into reads;
+//! - memory stays bounded: when the decoder asks for more bytes, what it
+//!   left buffered is within the limits;
+//! - every decoded meta request re-encodes and decodes to itself; every
+//!   decoded reply (and every error reply the decoder produced) re-encodes
+//!   and decodes to itself; a key is at most 250 bytes after base64
+//!   decoding and an opaque at most 32 bytes.
+
+use bytes::BytesMut;
+
+use super::{
+    decode_response, encode_request, encode_response, Decoded, MetaRequest, MetaResponse,
+    RequestDecoder, ResponseError,
+};
+use crate::ascii::CloseConnection;
+use crate::assert_capacity_bounded;
+use crate::model::{Limits, MAX_KEY_LEN};
+
+/// Small limits, so short inputs reach the limit paths.
+fn fuzz_limits() -> Limits {
+    Limits {
+        max_value_len: 64,
+        max_line_len: 128,
+        max_keys: 8,
+    }
+}
+
+/// Generous limits for re-decoding canonical encodings.
+fn roomy_limits() -> Limits {
+    Limits {
+        max_value_len: 1 << 20,
+        max_line_len: 1 << 16,
+        max_keys: 1 << 10,
+    }
+}
+
+/// Most bytes the decoder may hold while asking for more (an ascii
+/// multi-get line is the longest thing it buffers).
+fn buffer_bound(limits: &Limits) -> usize {
+    let get_line = limits.max_keys * (MAX_KEY_LEN + 1) + 128;
+    limits
+        .max_line_len
+        .max(128)
+        .max(get_line)
+        .max(limits.max_value_len + 2)
+}
+
+/// Outcomes in order (stopping after a close) and the bytes left buffered.
+type Trace = (Vec<Result<Decoded, CloseConnection>>, usize);
+
+fn feed<'a>(limits: &Limits, pieces: impl Iterator<Item = &'a [u8]>) -> Trace {
+    let mut decoder = RequestDecoder::new(*limits);
+    let mut buf = BytesMut::new();
+    let mut outcomes = Vec::new();
+    let mut fed = 0;
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        fed += piece.len();
+        loop {
+            let decoded = decoder.decode(&mut buf);
+            assert_capacity_bounded(&buf, fed, buffer_bound(limits));
+            match decoded {
+                Ok(Some(d)) => outcomes.push(Ok(d)),
+                Ok(None) => {
+                    assert!(buf.len() <= buffer_bound(limits), "unbounded buffering");
+                    break;
+                }
+                Err(close) => {
+                    outcomes.push(Err(close));
+                    return (outcomes, 0);
+                }
+            }
+        }
+    }
+    (outcomes, buf.len())
+}
+
+/// Feeds `data` to a text request decoder whole and in small pieces and
+/// checks every invariant listed in the module docs.
+pub fn fuzz_request_decoder(data: &[u8]) {
+    let limits = fuzz_limits();
+    let whole = feed(&limits, std::iter::once(data));
+    let piece = 1 + usize::from(data.first().copied().unwrap_or(0) % 13);
+    assert_eq!(
+        whole,
+        feed(&limits, data.chunks(piece)),
+        "outcome depends on read boundaries"
+    );
+    for outcome in whole.0.iter().flatten() {
+        match outcome {
+            Decoded::Meta(req) => {
+                assert_limits_held(req);
+                assert_request_round_trip(req);
+            }
+            Decoded::TooLarge(req) => {
+                assert_limits_held(req);
+                assert!(req.value.is_empty());
+            }
+            Decoded::Invalid(reply) => assert_response_round_trip(reply),
+            Decoded::Ascii(_) => {}
+        }
+    }
+}
+
+fn assert_limits_held(req: &MetaRequest) {
+    assert!(
+        req.key.len() <= MAX_KEY_LEN,
+        "key of {} bytes",
+        req.key.len()
+    );
+    for f in &req.flags {
+        assert!(f.kind() != b'O' || f.0.len() <= 32, "opaque {f:?}");
+    }
+}
+
+/// A decoded request encodes to bytes that decode to it again, whole.
+fn assert_request_round_trip(req: &MetaRequest) {
+    let mut wire = BytesMut::new();
+    if encode_request(req, &mut wire).is_err() {
+        // Only a key the line could not carry (an empty `mn` key is fine).
+        return;
+    }
+    let copy = wire.clone();
+    let again = RequestDecoder::new(roomy_limits()).decode(&mut wire);
+    assert_eq!(
+        again,
+        Ok(Some(Decoded::Meta(req.clone()))),
+        "re-encoded as {copy:?}"
+    );
+    assert!(wire.is_empty(), "encoding {copy:?} left {wire:?}");
+}
+
+/// Feeds `data` to the meta response decoder whole and in small pieces and
+/// checks every invariant listed in the module docs.
+pub fn fuzz_response_decoder(data: &[u8]) {
+    let limits = Limits {
+        max_line_len: 256,
+        ..fuzz_limits()
+    };
+    let whole = feed_responses(&limits, std::iter::once(data));
+    let piece = 1 + usize::from(data.first().copied().unwrap_or(0) % 11);
+    assert_eq!(
+        whole,
+        feed_responses(&limits, data.chunks(piece)),
+        "outcome depends on read boundaries"
+    );
+    for response in whole.iter().flatten() {
+        assert_response_round_trip(response);
+    }
+}
+
+fn feed_responses<'a>(
+    limits: &Limits,
+    pieces: impl Iterator<Item = &'a [u8]>,
+) -> Vec<Result<MetaResponse, ResponseError>> {
+    let bound = limits.max_line_len + 1 + limits.max_value_len + 2;
+    let mut buf = BytesMut::new();
+    let mut outcomes = Vec::new();
+    let mut fed = 0;
+    for piece in pieces {
+        buf.extend_from_slice(piece);
+        fed += piece.len();
+        loop {
+            let before = buf.len();
+            let decoded = decode_response(&mut buf, limits);
+            assert_capacity_bounded(&buf, fed, bound);
+            match decoded {
+                Ok(Some(r)) => {
+                    assert!(buf.len() < before, "a reply consumed nothing");
+                    outcomes.push(Ok(r));
+                }
+                Ok(None) => {
+                    assert!(buf.len() < bound, "unbounded buffering");
+                    break;
+                }
+                Err(e) => {
+                    assert_eq!(buf.len(), before, "an error consumed bytes");
+                    outcomes.push(Err(e));
+                    return outcomes;
+                }
+            }
+        }
+    }
+    outcomes
+}
+
+fn assert_response_round_trip(resp: &MetaResponse) {
+    let mut wire = BytesMut::new();
+    encode_response(resp, &mut wire);
+    let copy = wire.clone();
+    let again = decode_response(&mut wire, &roomy_limits());
+    assert_eq!(again, Ok(Some(resp.clone())), "re-encoded as {copy:?}");
+    assert!(wire.is_empty(), "encoding {copy:?} left {wire:?}");
+}
