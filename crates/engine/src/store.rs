@@ -29,9 +29,29 @@ struct Put<'a> {
     exptime: u64,
     value: Bytes,
     cas: u64,
+    stale_ok: bool,
     size: usize,
     now: Now,
     tick: u64,
+}
+
+/// A store as [`Engine::meta_store`] takes it.
+#[derive(Clone, Debug)]
+pub struct MetaStore<'a> {
+    /// The storage mode.
+    pub mode: StoreMode,
+    /// The key.
+    pub key: &'a [u8],
+    /// Client flags.
+    pub flags: u32,
+    /// Raw exptime.
+    pub exptime: i64,
+    /// The value.
+    pub value: Bytes,
+    /// CAS to compare, as for [`Engine::store`].
+    pub cas: u64,
+    /// A CAS store with an older CAS stores a stale item instead of failing.
+    pub stale_ok: bool,
 }
 
 impl Engine {
@@ -47,6 +67,31 @@ impl Engine {
         value: Bytes,
         cas: u64,
     ) -> StoreOutcome {
+        self.meta_store(MetaStore {
+            mode,
+            key,
+            flags,
+            exptime,
+            value,
+            cas,
+            stale_ok: false,
+        })
+    }
+
+    /// [`Engine::store`] with meta's one extra: `stale_ok` (`ms ... I`)
+    /// lets a CAS store whose CAS is older than the item's replace it as a
+    /// stale item, keeping the old exptime and win token (memcached
+    /// `do_store_item`, `CAS_STALE`).
+    pub fn meta_store(&self, s: MetaStore<'_>) -> StoreOutcome {
+        let MetaStore {
+            mode,
+            key,
+            flags,
+            exptime,
+            value,
+            cas,
+            stale_ok,
+        } = s;
         if !self.item_fits(key.len(), flags, value.len()) {
             self.reject_too_large(mode, key);
             return StoreOutcome::TooLarge;
@@ -60,6 +105,7 @@ impl Engine {
             size: self.item_size(key.len(), flags, value.len()),
             value,
             cas,
+            stale_ok,
             now,
             tick: self.tick(),
         };
@@ -111,11 +157,17 @@ impl Engine {
         let old = shard
             .lookup(p.key, &p.now, None)
             .map(|e| (e.cas(), e.size(self.config().cas_enabled)));
+        let mut stale = None;
         if p.mode == StoreMode::Cas || p.cas != 0 {
             match old {
                 None => {
                     shard.stats.cas_misses += 1;
                     return Step::Done(StoreOutcome::NotFound);
+                }
+                Some((current, _)) if p.stale_ok && p.cas != 0 && p.cas < current => {
+                    stale = shard
+                        .lookup(p.key, &p.now, None)
+                        .map(|e| (e.exptime(), e.bit(Entry::TOKEN_SENT)));
                 }
                 // A CAS of 0 never matches (memcached: CAS_NONE is a bad value
                 // for the cas command); with CAS disabled every item reads 0.
@@ -140,7 +192,13 @@ impl Engine {
             return Step::Need(need);
         }
         let cas = self.next_cas();
-        shard.link(self.entry(p, &[&p.value], p.flags, p.exptime, cas), p.tick);
+        let mut entry = self.entry(p, &[&p.value], p.flags, p.exptime, cas);
+        if let Some((exptime, token_sent)) = stale {
+            entry.set_exptime(exptime);
+            entry.set_bit(Entry::STALE, true);
+            entry.set_bit(Entry::TOKEN_SENT, token_sent);
+        }
+        shard.link(entry, p.tick);
         if p.mode == StoreMode::Cas || p.cas != 0 {
             shard.stats.cas_hits += 1;
         }
