@@ -224,8 +224,12 @@ impl Entry {
     pub(crate) const STALE: u8 = 2;
     /// A meta win token was handed out (memcached `ITEM_TOKEN_SENT`).
     pub(crate) const TOKEN_SENT: u8 = 4;
+    /// Stored by `ms` with a base64 key (memcached `ITEM_KEY_BINARY`):
+    /// meta replies show the key base64-encoded.
+    pub(crate) const KEY_BINARY: u8 = 8;
 
-    /// One of the meta bits ([`Entry::STALE`], [`Entry::TOKEN_SENT`]).
+    /// One of the meta bits ([`Entry::STALE`], [`Entry::TOKEN_SENT`],
+    /// [`Entry::KEY_BINARY`]).
     pub(crate) fn bit(&self, bit: u8) -> bool {
         self.buf[BITS] & bit != 0
     }

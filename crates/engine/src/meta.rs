@@ -34,11 +34,13 @@ impl MetaView<'_> {
         self.entry.data()
     }
 
-    /// Seconds left to live, -1 for never (memcached's `t` flag).
+    /// Seconds left to live, -1 for never (memcached's `t` flag). Like
+    /// memcached's unsigned 32-bit subtraction, an exptime already past (a
+    /// vivify with a negative TTL) wraps to a large number.
     pub fn ttl(&self) -> i64 {
         match self.entry.exptime() {
             0 => -1,
-            e => e.saturating_sub(self.rel_now) as i64,
+            e => i64::from((e as u32).wrapping_sub(self.rel_now as u32)),
         }
     }
 
@@ -81,6 +83,11 @@ impl MetaView<'_> {
         self.entry.set_bit(Entry::TOKEN_SENT, true);
     }
 
+    /// Stored with a base64 key (`ms ... b`).
+    pub fn binary_key(&self) -> bool {
+        self.entry.bit(Entry::KEY_BINARY)
+    }
+
     /// This command created the item (vivify on miss).
     pub fn created(&self) -> bool {
         self.created
@@ -100,6 +107,8 @@ pub struct MetaDebug {
     pub fetched: bool,
     /// memcached's slab class for the item's size (default `-n 48 -f 1.25`).
     pub class: u32,
+    /// Stored with a base64 key.
+    pub binary_key: bool,
     /// Bytes charged (`ITEM_ntotal`).
     pub size: usize,
 }
@@ -246,6 +255,7 @@ impl Engine {
             cas: e.cas(),
             fetched: e.fetched(),
             class: slab_class(size, self.config().item_size_max),
+            binary_key: e.bit(Entry::KEY_BINARY),
             size,
         })
     }

@@ -30,6 +30,7 @@ struct Put<'a> {
     value: Bytes,
     cas: u64,
     stale_ok: bool,
+    binary_key: bool,
     size: usize,
     now: Now,
     tick: u64,
@@ -52,6 +53,8 @@ pub struct MetaStore<'a> {
     pub cas: u64,
     /// A CAS store with an older CAS stores a stale item instead of failing.
     pub stale_ok: bool,
+    /// The key came base64-encoded (`ms ... b`); meta replies show it so.
+    pub binary_key: bool,
 }
 
 impl Engine {
@@ -75,6 +78,7 @@ impl Engine {
             value,
             cas,
             stale_ok: false,
+            binary_key: false,
         })
     }
 
@@ -91,6 +95,7 @@ impl Engine {
             value,
             cas,
             stale_ok,
+            binary_key,
         } = s;
         if !self.item_fits(key.len(), flags, value.len()) {
             self.reject_too_large(mode, key);
@@ -106,6 +111,7 @@ impl Engine {
             value,
             cas,
             stale_ok,
+            binary_key,
             now,
             tick: self.tick(),
         };
@@ -198,6 +204,7 @@ impl Engine {
             entry.set_bit(Entry::STALE, true);
             entry.set_bit(Entry::TOKEN_SENT, token_sent);
         }
+        entry.set_bit(Entry::KEY_BINARY, p.binary_key);
         shard.link(entry, p.tick);
         if p.mode == StoreMode::Cas || p.cas != 0 {
             shard.stats.cas_hits += 1;

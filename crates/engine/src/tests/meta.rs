@@ -59,6 +59,7 @@ fn an_older_cas_stores_stale_only_when_allowed() {
             value: Bytes::from_static(b"c"),
             cas: old,
             stale_ok,
+            binary_key: false,
         })
     };
     assert_eq!(ms(false), StoreOutcome::Exists);
