@@ -1,6 +1,6 @@
 //! The async side of moxi: worker threads ([`runtime`]), listening sockets
 //! and the connection limit ([`listener`]), and the embedded
-//! memcached-compatible server ([`conn`], [`execute`], [`stats`]).
+//! memcached-compatible server ([`conn`], [`execute`], [`meta`], [`stats`]).
 //!
 //! This crate owns sockets and tasks. It must not parse wire formats itself
 //! (that is `protocol`) nor store items (that is `engine`).
@@ -9,6 +9,7 @@ pub mod buffers;
 pub mod conn;
 pub mod execute;
 pub mod listener;
+pub mod meta;
 pub mod runtime;
 pub mod settings;
 pub mod shutdown;

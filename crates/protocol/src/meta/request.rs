@@ -28,8 +28,9 @@ enum State {
     /// Waiting for a command line (or inside an ascii command's data block,
     /// which the ascii decoder tracks itself).
     Line,
-    /// An `ms` header was read; waiting for its data block and `\r\n`.
-    Data(PendingSet),
+    /// An `ms` header was read; waiting for its data block and `\r\n`
+    /// (boxed: a request is large and this state is rare).
+    Data(Box<PendingSet>),
     /// Discarding this many bytes of a refused `ms` data block.
     Swallow(usize),
 }
@@ -68,7 +69,7 @@ impl RequestDecoder {
                         return Ok(None);
                     }
                     if let State::Data(pending) = std::mem::replace(&mut self.state, State::Line) {
-                        return Ok(Some(finish_data(pending, buf)));
+                        return Ok(Some(finish_data(*pending, buf)));
                     }
                 }
                 State::Line => {
@@ -84,7 +85,7 @@ impl RequestDecoder {
                     let line = Line::new(buf.split_to(end + 1).freeze());
                     match command::parse(&line, cmd, &self.limits) {
                         Step::Done(decoded) => return Ok(Some(decoded)),
-                        Step::Data(pending) => self.state = State::Data(pending),
+                        Step::Data(pending) => self.state = State::Data(Box::new(pending)),
                         Step::Swallow { decoded, bytes } => {
                             self.state = State::Swallow(bytes);
                             return Ok(Some(decoded));
