@@ -6,8 +6,10 @@
 //! this module only keeps the item state those replies read.
 
 use crate::engine::Engine;
+use crate::expiry::Now;
 use crate::item::{DeleteOutcome, Entry, ITEM_HEADER_LEN};
 use crate::memory::Step;
+use crate::shard::Shard;
 
 /// A live item as a meta command sees it, under its shard's lock.
 pub struct MetaView<'a> {
@@ -148,20 +150,13 @@ impl Engine {
                     shard.link(Entry::new(key, &[], 0, 0, now.rel, cas), tick);
                     created = true;
                 }
-                let (Some(entry), Some(read)) = (shard.lookup(key, &now, None), read.take()) else {
+                let Some(read) = read.take() else {
                     return Step::Done(None);
                 };
-                let mut view = MetaView {
-                    entry,
-                    engine: self,
-                    rel_now: now.rel,
-                    created,
-                    touched: false,
+                let Some((out, touched)) = self.with_view(shard, key, &now, created, read) else {
+                    return Step::Done(None);
                 };
-                let out = read(&mut view);
-                let (touched, exptime) = (view.touched, view.entry.exptime());
                 if touched {
-                    shard.note_exptime(exptime);
                     shard.stats.cmd_touch += 1;
                     shard.stats.touch_hits += 1;
                 } else {
@@ -188,7 +183,21 @@ impl Engine {
     ) -> Option<R> {
         let now = self.now();
         let mut shard = self.lock(self.shard_of(key));
-        let entry = shard.lookup(key, &now, None)?;
+        self.with_view(&mut shard, key, &now, created, f)
+            .map(|(out, _)| out)
+    }
+
+    /// Runs `f` on the live entry for `key`; returns its result and whether
+    /// it set a TTL (then noted in the shard's expiry hints).
+    fn with_view<R>(
+        &self,
+        shard: &mut Shard,
+        key: &[u8],
+        now: &Now,
+        created: bool,
+        f: impl FnOnce(&mut MetaView<'_>) -> R,
+    ) -> Option<(R, bool)> {
+        let entry = shard.lookup(key, now, None)?;
         let mut view = MetaView {
             entry,
             engine: self,
@@ -201,7 +210,7 @@ impl Engine {
         if touched {
             shard.note_exptime(exptime);
         }
-        Some(out)
+        Some((out, touched))
     }
 
     /// `md`: with `cas`, only an item with that CAS (else `Exists`). With

@@ -11,21 +11,10 @@
 
 pub mod ascii;
 pub mod binary;
+mod feed;
 mod list;
 pub mod meta;
 pub mod model;
 
 pub use list::{Keys, List};
 pub use model::*;
-
-/// For the fuzz entry points: a decoder may grow its read buffer for one
-/// frame that passed its limits, never to a length the input merely
-/// declared. `fed` is what was appended so far, `bound` the most a decoder
-/// may hold; the factor covers `BytesMut`'s doubling growth.
-pub(crate) fn assert_capacity_bounded(buf: &bytes::BytesMut, fed: usize, bound: usize) {
-    let cap = buf.capacity();
-    assert!(
-        cap <= 4 * (fed + bound) + 1024,
-        "read buffer grew to {cap} bytes after {fed} bytes of input"
-    );
-}

@@ -56,7 +56,7 @@ mod encode;
 pub mod fuzz;
 pub(crate) mod line;
 pub(crate) mod number;
-mod request;
+pub(crate) mod request;
 mod response;
 
 #[cfg(test)]

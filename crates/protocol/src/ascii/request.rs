@@ -57,19 +57,13 @@ impl RequestDecoder {
         loop {
             match &mut self.state {
                 State::Swallow(left) => {
-                    let n = (*left).min(buf.len());
-                    buf.advance(n);
-                    *left -= n;
-                    if *left > 0 {
+                    if !swallow(left, buf) {
                         return Ok(None);
                     }
                     self.state = State::Line;
                 }
                 State::Data(pending) => {
-                    let need = pending.len + 2;
-                    if buf.len() < need {
-                        // The length was checked against max_value_len already.
-                        buf.reserve(need - buf.len());
+                    if !holds(pending.len + 2, buf) {
                         return Ok(None);
                     }
                     if let State::Data(pending) = std::mem::replace(&mut self.state, State::Line) {
@@ -151,6 +145,26 @@ impl RequestDecoder {
         }
         Ok(())
     }
+}
+
+/// Discards up to `left` bytes of `buf` (a refused data block); true
+/// once all of them are gone.
+pub(crate) fn swallow(left: &mut usize, buf: &mut BytesMut) -> bool {
+    let n = (*left).min(buf.len());
+    buf.advance(n);
+    *left -= n;
+    *left == 0
+}
+
+/// True when `buf` holds `need` bytes (a data block and its `\r\n`);
+/// otherwise reserves room for them. The caller checked the length against
+/// `max_value_len` already.
+pub(crate) fn holds(need: usize, buf: &mut BytesMut) -> bool {
+    if buf.len() < need {
+        buf.reserve(need - buf.len());
+        return false;
+    }
+    true
 }
 
 /// True when `line` may grow beyond the line limit: `get ` or `gets ` after

@@ -20,7 +20,7 @@ use super::{
     RequestDecoder, ResponseError,
 };
 use crate::ascii::CloseConnection;
-use crate::assert_capacity_bounded;
+use crate::feed::{assert_decodes_to, feed_requests, feed_responses as feed_all, same_in_pieces};
 use crate::model::{Limits, MAX_KEY_LEN};
 
 /// Small limits, so short inputs reach the limit paths.
@@ -57,42 +57,14 @@ type Trace = (Vec<Result<Decoded, CloseConnection>>, usize);
 
 fn feed<'a>(limits: &Limits, pieces: impl Iterator<Item = &'a [u8]>) -> Trace {
     let mut decoder = RequestDecoder::new(*limits);
-    let mut buf = BytesMut::new();
-    let mut outcomes = Vec::new();
-    let mut fed = 0;
-    for piece in pieces {
-        buf.extend_from_slice(piece);
-        fed += piece.len();
-        loop {
-            let decoded = decoder.decode(&mut buf);
-            assert_capacity_bounded(&buf, fed, buffer_bound(limits));
-            match decoded {
-                Ok(Some(d)) => outcomes.push(Ok(d)),
-                Ok(None) => {
-                    assert!(buf.len() <= buffer_bound(limits), "unbounded buffering");
-                    break;
-                }
-                Err(close) => {
-                    outcomes.push(Err(close));
-                    return (outcomes, 0);
-                }
-            }
-        }
-    }
-    (outcomes, buf.len())
+    feed_requests(pieces, buffer_bound(limits), |buf| decoder.decode(buf))
 }
 
 /// Feeds `data` to a text request decoder whole and in small pieces and
 /// checks every invariant listed in the module docs.
 pub fn fuzz_request_decoder(data: &[u8]) {
     let limits = fuzz_limits();
-    let whole = feed(&limits, std::iter::once(data));
-    let piece = 1 + usize::from(data.first().copied().unwrap_or(0) % 13);
-    assert_eq!(
-        whole,
-        feed(&limits, data.chunks(piece)),
-        "outcome depends on read boundaries"
-    );
+    let whole = same_in_pieces(data, 13, |p| feed(&limits, p.iter().copied()));
     for outcome in whole.0.iter().flatten() {
         match outcome {
             Decoded::Meta(req) => {
@@ -127,14 +99,10 @@ fn assert_request_round_trip(req: &MetaRequest) {
         // Only a key the line could not carry (an empty `mn` key is fine).
         return;
     }
-    let copy = wire.clone();
-    let again = RequestDecoder::new(roomy_limits()).decode(&mut wire);
-    assert_eq!(
-        again,
-        Ok(Some(Decoded::Meta(req.clone()))),
-        "re-encoded as {copy:?}"
-    );
-    assert!(wire.is_empty(), "encoding {copy:?} left {wire:?}");
+    let want = Ok(Some(Decoded::Meta(req.clone())));
+    assert_decodes_to(wire, want, |w| {
+        RequestDecoder::new(roomy_limits()).decode(w)
+    });
 }
 
 /// Feeds `data` to the meta response decoder whole and in small pieces and
@@ -144,13 +112,7 @@ pub fn fuzz_response_decoder(data: &[u8]) {
         max_line_len: 256,
         ..fuzz_limits()
     };
-    let whole = feed_responses(&limits, std::iter::once(data));
-    let piece = 1 + usize::from(data.first().copied().unwrap_or(0) % 11);
-    assert_eq!(
-        whole,
-        feed_responses(&limits, data.chunks(piece)),
-        "outcome depends on read boundaries"
-    );
+    let whole = same_in_pieces(data, 11, |p| feed_responses(&limits, p.iter().copied()));
     for response in whole.iter().flatten() {
         assert_response_round_trip(response);
     }
@@ -161,41 +123,12 @@ fn feed_responses<'a>(
     pieces: impl Iterator<Item = &'a [u8]>,
 ) -> Vec<Result<MetaResponse, ResponseError>> {
     let bound = limits.max_line_len + 1 + limits.max_value_len + 2;
-    let mut buf = BytesMut::new();
-    let mut outcomes = Vec::new();
-    let mut fed = 0;
-    for piece in pieces {
-        buf.extend_from_slice(piece);
-        fed += piece.len();
-        loop {
-            let before = buf.len();
-            let decoded = decode_response(&mut buf, limits);
-            assert_capacity_bounded(&buf, fed, bound);
-            match decoded {
-                Ok(Some(r)) => {
-                    assert!(buf.len() < before, "a reply consumed nothing");
-                    outcomes.push(Ok(r));
-                }
-                Ok(None) => {
-                    assert!(buf.len() < bound, "unbounded buffering");
-                    break;
-                }
-                Err(e) => {
-                    assert_eq!(buf.len(), before, "an error consumed bytes");
-                    outcomes.push(Err(e));
-                    return outcomes;
-                }
-            }
-        }
-    }
-    outcomes
+    feed_all(pieces, bound, |buf| decode_response(buf, limits))
 }
 
 fn assert_response_round_trip(resp: &MetaResponse) {
     let mut wire = BytesMut::new();
     encode_response(resp, &mut wire);
-    let copy = wire.clone();
-    let again = decode_response(&mut wire, &roomy_limits());
-    assert_eq!(again, Ok(Some(resp.clone())), "re-encoded as {copy:?}");
-    assert!(wire.is_empty(), "encoding {copy:?} left {wire:?}");
+    let want = Ok(Some(resp.clone()));
+    assert_decodes_to(wire, want, |w| decode_response(w, &roomy_limits()));
 }

@@ -2,11 +2,12 @@
 //! line is parsed here (with its data block, for `ms`), every other line
 //! goes to the ascii decoder.
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 
 use super::command::{self, PendingSet, Step};
 use super::{Decoded, MetaCommand, MetaResponse};
 use crate::ascii::line::Line;
+use crate::ascii::request::{holds, swallow};
 use crate::ascii::{self, CloseConnection};
 use crate::model::Limits;
 
@@ -53,19 +54,13 @@ impl RequestDecoder {
         loop {
             match &mut self.state {
                 State::Swallow(left) => {
-                    let n = (*left).min(buf.len());
-                    buf.advance(n);
-                    *left -= n;
-                    if *left > 0 {
+                    if !swallow(left, buf) {
                         return Ok(None);
                     }
                     self.state = State::Line;
                 }
                 State::Data(pending) => {
-                    let need = pending.len + 2;
-                    if buf.len() < need {
-                        // The length was checked against max_value_len already.
-                        buf.reserve(need - buf.len());
+                    if !holds(pending.len + 2, buf) {
                         return Ok(None);
                     }
                     if let State::Data(pending) = std::mem::replace(&mut self.state, State::Line) {

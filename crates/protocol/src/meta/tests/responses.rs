@@ -7,30 +7,10 @@ use crate::model::ErrorKind;
 /// Decodes every reply in `input`, whole and split at every byte
 /// boundary; all must agree.
 fn decode_all(input: &[u8]) -> Vec<Result<MetaResponse, ResponseError>> {
-    let run = |pieces: &[&[u8]]| {
-        let mut buf = BytesMut::new();
-        let mut out = Vec::new();
-        for piece in pieces {
-            buf.extend_from_slice(piece);
-            loop {
-                match decode_response(&mut buf, &Limits::default()) {
-                    Ok(Some(r)) => out.push(Ok(r)),
-                    Ok(None) => break,
-                    Err(e) => {
-                        out.push(Err(e));
-                        return out;
-                    }
-                }
-            }
-        }
-        out
-    };
-    let whole = run(&[input]);
-    for split in 1..input.len() {
-        let (a, b) = input.split_at(split);
-        assert_eq!(run(&[a, b]), whole, "split at {split}");
-    }
-    whole
+    crate::feed::same_when_split(input, |pieces| {
+        let run = |buf: &mut BytesMut| decode_response(buf, &Limits::default());
+        crate::feed::feed_responses(pieces.iter().copied(), usize::MAX, run)
+    })
 }
 
 #[test]
