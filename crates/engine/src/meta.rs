@@ -17,7 +17,10 @@ pub struct MetaView<'a> {
     engine: &'a Engine,
     rel_now: u64,
     created: bool,
+    /// A `T` flag set the TTL (counted as a touch).
     touched: bool,
+    /// The exptime changed (noted in the shard's expiry hints).
+    ttl_changed: bool,
 }
 
 impl MetaView<'_> {
@@ -46,11 +49,18 @@ impl MetaView<'_> {
         }
     }
 
-    /// Sets a new raw exptime (the `T` and `N` flags).
+    /// Sets a new raw exptime (the `T` flag); `mg` then counts as a touch.
     pub fn set_ttl(&mut self, exptime: i64) {
+        self.set_vivified_ttl(exptime);
+        self.touched = true;
+    }
+
+    /// Sets the raw exptime of an item this command created (the `N`
+    /// flag), which memcached does not count as a touch.
+    pub fn set_vivified_ttl(&mut self, exptime: i64) {
         let e = self.engine.realtime(exptime, self.rel_now);
         self.entry.set_exptime(e);
-        self.touched = true;
+        self.ttl_changed = true;
     }
 
     /// True when the item expires, and before raw exptime `recache` would
@@ -188,7 +198,8 @@ impl Engine {
     }
 
     /// Runs `f` on the live entry for `key`; returns its result and whether
-    /// it set a TTL (then noted in the shard's expiry hints).
+    /// it touched the item (a changed exptime is noted in the shard's
+    /// expiry hints).
     fn with_view<R>(
         &self,
         shard: &mut Shard,
@@ -204,10 +215,11 @@ impl Engine {
             rel_now: now.rel,
             created,
             touched: false,
+            ttl_changed: false,
         };
         let out = f(&mut view);
-        let (touched, exptime) = (view.touched, view.entry.exptime());
-        if touched {
+        let (touched, changed, exptime) = (view.touched, view.ttl_changed, view.entry.exptime());
+        if changed {
             shard.note_exptime(exptime);
         }
         Some((out, touched))

@@ -87,7 +87,7 @@ fn get(engine: &Engine, req: &MetaRequest) -> Option<MetaResponse> {
             match f.kind() {
                 b'T' => v.set_ttl(o.ttl.map_or(0, i64::from)),
                 b'N' if v.created() => {
-                    v.set_ttl(o.vivify.map_or(0, i64::from));
+                    v.set_vivified_ttl(o.vivify.map_or(0, i64::from));
                     won = true;
                 }
                 b'R' => {
@@ -256,7 +256,7 @@ fn arith_flags(req: &MetaRequest, v: &mut MetaView<'_>) -> Vec<Flag> {
             b'c' => flags.push(number(b'c', v.cas())),
             b't' => flags.push(number(b't', v.ttl())),
             b'T' => v.set_ttl(o.ttl.map_or(0, i64::from)),
-            b'N' if v.created() => v.set_ttl(o.vivify.map_or(0, i64::from)),
+            b'N' if v.created() => v.set_vivified_ttl(o.vivify.map_or(0, i64::from)),
             b'O' => flags.push(f.clone()),
             b'k' => push_key(req, &mut flags),
             _ => {}

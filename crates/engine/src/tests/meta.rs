@@ -21,8 +21,14 @@ fn vivify_links_an_empty_item_once() {
     assert_eq!(mg(&e, "k", false), None);
     assert_eq!(mg(&e, "k", true), Some((true, false, false, -1)));
     assert_eq!(mg(&e, "k", true), Some((false, true, false, -1)));
+    // A vivified TTL is not a touch (memcached counts the mg as a get).
+    let ttl = e.meta_get(b"v", true, true, |v| {
+        v.set_vivified_ttl(30);
+        v.ttl()
+    });
+    assert_eq!(ttl, Some(30));
     let s = e.stats();
-    assert_eq!((s.get_misses, s.get_hits), (1, 2));
+    assert_eq!((s.get_misses, s.get_hits, s.touch_hits), (1, 3, 0));
     assert_eq!(value(&e, "k").as_deref(), Some(""));
 }
 
