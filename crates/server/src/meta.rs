@@ -80,45 +80,58 @@ fn status(status: MetaStatus, flags: Vec<Flag>) -> MetaResponse {
 
 fn get(engine: &Engine, req: &MetaRequest) -> Option<MetaResponse> {
     let o = &req.options;
-    let hit = engine.meta_get(req.key.as_bytes(), o.vivify.is_some(), !o.no_bump, |v| {
-        let mut flags = Vec::new();
-        let mut won = false;
-        for f in &req.flags {
-            match f.kind() {
-                b'T' => v.set_ttl(o.ttl.map_or(0, i64::from)),
-                b'N' if v.created() => {
-                    v.set_vivified_ttl(o.vivify.map_or(0, i64::from));
-                    won = true;
-                }
-                b'R' => {
-                    let due = o.recache.is_some_and(|r| v.expires_before(i64::from(r)));
-                    won |= !v.win_sent() && !v.created() && due;
-                }
-                b's' => flags.push(number(b's', v.data().len())),
-                b't' => flags.push(number(b't', v.ttl())),
-                b'c' => flags.push(number(b'c', v.cas())),
-                b'f' => flags.push(number(b'f', v.flags())),
-                b'l' => flags.push(number(b'l', v.last_access())),
-                b'h' => flags.push(number(b'h', u8::from(v.fetched()))),
-                b'O' => flags.push(f.clone()),
-                b'k' => push_key_as(req, v.binary_key(), &mut flags),
-                _ => {}
-            }
-        }
-        markers(v, won, &mut flags);
-        match o.value {
-            true => MetaResponse::Value {
-                flags,
-                data: Bytes::copy_from_slice(v.data()),
-            },
-            false => status(MetaStatus::Stored, flags),
-        }
-    });
-    match hit {
-        Some(reply) => Some(reply),
+    let read = |v: &mut MetaView<'_>| hit(req, v);
+    match engine.meta_get(req.key.as_bytes(), o.vivify.is_some(), !o.no_bump, read) {
+        Some(Some(reply)) => Some(reply),
+        Some(None) => Some(opaque_too_long()),
+        None if o.long_opaque => Some(opaque_too_long()),
         None if o.quiet => None,
         None => Some(status(MetaStatus::Miss, echo(req))),
     }
+}
+
+/// memcached refuses a long opaque when it reaches it among the flags.
+fn opaque_too_long() -> MetaResponse {
+    MetaResponse::client_error("opaque token too long")
+}
+
+/// mg's reply to a hit, acting on T, N and R in flag order; `None` at a
+/// long opaque (the flags before it have acted).
+fn hit(req: &MetaRequest, v: &mut MetaView<'_>) -> Option<MetaResponse> {
+    let o = &req.options;
+    let mut flags = Vec::new();
+    let mut won = false;
+    for f in &req.flags {
+        match f.kind() {
+            b'T' => v.set_ttl(o.ttl.map_or(0, i64::from)),
+            b'N' if v.created() => {
+                v.set_vivified_ttl(o.vivify.map_or(0, i64::from));
+                won = true;
+            }
+            b'R' => {
+                let due = o.recache.is_some_and(|r| v.expires_before(i64::from(r)));
+                won |= !v.win_sent() && !v.created() && due;
+            }
+            b's' => flags.push(number(b's', v.data().len())),
+            b't' => flags.push(number(b't', v.ttl())),
+            b'c' => flags.push(number(b'c', v.cas())),
+            b'f' => flags.push(number(b'f', v.flags())),
+            b'l' => flags.push(number(b'l', v.last_access())),
+            b'h' => flags.push(number(b'h', u8::from(v.fetched()))),
+            b'O' if o.long_opaque => return None,
+            b'O' => flags.push(f.clone()),
+            b'k' => push_key_as(req, v.binary_key(), &mut flags),
+            _ => {}
+        }
+    }
+    markers(v, won, &mut flags);
+    Some(match o.value {
+        true => MetaResponse::Value {
+            flags,
+            data: Bytes::copy_from_slice(v.data()),
+        },
+        false => status(MetaStatus::Stored, flags),
+    })
 }
 
 /// `Z` when a token was already sent, `X` for a stale item (which wins a
@@ -222,6 +235,9 @@ fn arith(engine: &Engine, req: &MetaRequest) -> Option<MetaResponse> {
     }
     let (value, cas) = match outcome {
         ArithOutcome::Value { value, cas } => (value, cas),
+        ArithOutcome::NotFound | ArithOutcome::Exists if o.long_opaque => {
+            return Some(opaque_too_long())
+        }
         ArithOutcome::NotFound => return Some(status(MetaStatus::NotFound, echo(req))),
         ArithOutcome::Exists => return Some(status(MetaStatus::Exists, echo(req))),
         ArithOutcome::NonNumeric => {
@@ -231,13 +247,16 @@ fn arith(engine: &Engine, req: &MetaRequest) -> Option<MetaResponse> {
         }
         ArithOutcome::OutOfMemory => return Some(MetaResponse::server_error("out of memory")),
     };
+    let read = |v: &mut MetaView<'_>| arith_flags(req, v);
+    let flags = match engine.meta_view(key, created, read) {
+        Some(Some(flags)) => flags,
+        Some(None) => return Some(opaque_too_long()),
+        // Gone since: answer with what the arithmetic returned.
+        None => vec![number(b'c', cas)],
+    };
     if o.quiet && !created {
         return None;
     }
-    let read = |v: &mut MetaView<'_>| arith_flags(req, v);
-    let flags = engine
-        .meta_view(key, created, read)
-        .unwrap_or_else(|| vec![number(b'c', cas)]);
     Some(match o.value {
         true => MetaResponse::Value {
             flags,
@@ -247,8 +266,9 @@ fn arith(engine: &Engine, req: &MetaRequest) -> Option<MetaResponse> {
     })
 }
 
-/// ma's returned flags, applying `T` and (for a created item) `N` in order.
-fn arith_flags(req: &MetaRequest, v: &mut MetaView<'_>) -> Vec<Flag> {
+/// ma's returned flags, applying `T` and (for a created item) `N` in
+/// order; `None` at a long opaque (the flags before it have acted).
+fn arith_flags(req: &MetaRequest, v: &mut MetaView<'_>) -> Option<Vec<Flag>> {
     let o = &req.options;
     let mut flags = Vec::new();
     for f in &req.flags {
@@ -257,12 +277,13 @@ fn arith_flags(req: &MetaRequest, v: &mut MetaView<'_>) -> Vec<Flag> {
             b't' => flags.push(number(b't', v.ttl())),
             b'T' => v.set_ttl(o.ttl.map_or(0, i64::from)),
             b'N' if v.created() => v.set_vivified_ttl(o.vivify.map_or(0, i64::from)),
+            b'O' if o.long_opaque => return None,
             b'O' => flags.push(f.clone()),
             b'k' => push_key(req, &mut flags),
             _ => {}
         }
     }
-    flags
+    Some(flags)
 }
 
 fn debug(engine: &Engine, req: &MetaRequest) -> MetaResponse {

@@ -122,7 +122,7 @@ fn keyed(line: &Line, command: MetaCommand) -> Step {
     }
     let flags = flag_tokens(line, 2);
     let mut key = line.key(1).0;
-    let options = match options(&flags, &mut key) {
+    let mut options = match options(&flags, &mut key) {
         Ok(o) => o,
         Err(e) if command == MetaCommand::Get => return invalid(e.message()),
         Err(_) => return invalid("invalid or duplicate flag"),
@@ -132,7 +132,12 @@ fn keyed(line: &Line, command: MetaCommand) -> Step {
         return invalid("invalid mode for ma M token");
     }
     if long_opaque(&flags) {
-        return invalid("opaque token too long");
+        // mg and ma act on the flags before the O token and only then
+        // refuse it; md refuses it before doing anything.
+        if command == MetaCommand::Delete {
+            return invalid("opaque token too long");
+        }
+        options.long_opaque = true;
     }
     Step::Done(Decoded::Meta(MetaRequest {
         command,

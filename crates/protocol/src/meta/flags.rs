@@ -41,6 +41,10 @@ pub struct Options {
     pub initial: Option<u64>,
     /// `D<n>`: ma delta.
     pub delta: Option<u64>,
+    /// mg and ma only: the `O` token is over 32 bytes. memcached acts on
+    /// the flags before it (vivify, TTL, the arithmetic itself) and then
+    /// answers `CLIENT_ERROR opaque token too long` instead of its reply.
+    pub long_opaque: bool,
 }
 
 /// Why the flags were refused.

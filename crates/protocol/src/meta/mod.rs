@@ -38,7 +38,9 @@
 //!   first byte is `CLIENT_ERROR duplicate flag`, an unknown one
 //!   `CLIENT_ERROR invalid flag` (md and ma say `invalid or duplicate flag`
 //!   for every flag error). An opaque over 32 bytes is
-//!   `CLIENT_ERROR opaque token too long`.
+//!   `CLIENT_ERROR opaque token too long`: ms and md are refused here, mg
+//!   and ma are decoded with [`Options::long_opaque`] set, since memcached
+//!   acts on their earlier flags before it refuses the opaque.
 //! - `ms <key> <datalen>` reads a data block of `datalen` bytes plus
 //!   `\r\n`. A flag error after `datalen` was read swallows the data block;
 //!   errors before it (bad key, bad `datalen`) do not, as in memcached.

@@ -70,12 +70,18 @@ fn limits_on_tokens_keys_and_opaques() {
         ["CLIENT_ERROR bad command line format"; 2]
     );
     assert_eq!(one(&format!("mg {} v\r\n", "k".repeat(250))).key.len(), 250);
+    // md refuses a long opaque at once; mg and ma carry it to the server,
+    // which acts on the flags before it, as memcached does.
     let opaque = format!("O{}", "1".repeat(32));
     assert_eq!(
-        replies(&format!("mg k {opaque}\r\n")),
+        replies(&format!("md k {opaque}\r\n")),
         ["CLIENT_ERROR opaque token too long"]
     );
-    assert_eq!(one(&format!("mg k {}\r\n", &opaque[..32])).flags.len(), 1);
+    for cmd in ["mg", "ma"] {
+        assert!(one(&format!("{cmd} k T1 {opaque}\r\n")).options.long_opaque);
+    }
+    let short = one(&format!("mg k {}\r\n", &opaque[..32]));
+    assert_eq!((short.flags.len(), short.options.long_opaque), (1, false));
 }
 
 #[test]
