@@ -81,7 +81,11 @@ fn status(status: MetaStatus, flags: Vec<Flag>) -> MetaResponse {
 fn get(engine: &Engine, req: &MetaRequest) -> Option<MetaResponse> {
     let o = &req.options;
     let read = |v: &mut MetaView<'_>| hit(req, v);
-    match engine.meta_get(req.key.as_bytes(), o.vivify.is_some(), !o.no_bump, read) {
+    // memcached bumps an item read unlocked before writing the reply, a
+    // locked one (h l T N R) after it, so not when a long opaque stops it.
+    let stopped_locked = o.locked && o.long_opaque;
+    let bump = !(o.no_bump || stopped_locked);
+    match engine.meta_get(req.key.as_bytes(), o.vivify.is_some(), bump, read) {
         Some(Some(reply)) => Some(reply),
         Some(None) => Some(opaque_too_long()),
         None if o.long_opaque => Some(opaque_too_long()),
