@@ -55,34 +55,45 @@ impl RequestDecoder {
     /// remembered). `Err`: the connection must be closed; do not call again.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Decoded>, CloseConnection> {
         loop {
-            match &mut self.state {
-                State::Swallow(left) => {
-                    if !swallow(left, buf) {
-                        return Ok(None);
-                    }
-                    self.state = State::Line;
+            if let Some(step) = self.decode_pending(buf) {
+                return Ok(step);
+            }
+            let Some(line) = self.take_line(buf)? else {
+                return Ok(None);
+            };
+            match command::parse(line, &self.limits) {
+                Step::Done(decoded) => return Ok(Some(decoded)),
+                Step::Close(close) => return Err(close),
+                Step::Data(pending) => self.state = State::Data(pending),
+                Step::Swallow { decoded, bytes } => {
+                    self.state = State::Swallow(bytes);
+                    return Ok(Some(decoded));
                 }
-                State::Data(pending) => {
-                    if !holds(pending.len + 2, buf) {
-                        return Ok(None);
-                    }
-                    if let State::Data(pending) = std::mem::replace(&mut self.state, State::Line) {
-                        return Ok(Some(finish_data(pending, buf)));
-                    }
+            }
+        }
+    }
+
+    /// Goes on with a data block being read or swallowed, never reading a
+    /// new line. `None`: the decoder is between requests (the next line is
+    /// the caller's, which lets [`crate::meta::RequestDecoder`] read it);
+    /// `Some(None)`: more bytes are needed; `Some(Some(_))`: a request.
+    pub(crate) fn decode_pending(&mut self, buf: &mut BytesMut) -> Option<Option<Decoded>> {
+        match &mut self.state {
+            State::Line => None,
+            State::Swallow(left) => {
+                if !swallow(left, buf) {
+                    return Some(None);
                 }
-                State::Line => {
-                    let Some(line) = self.take_line(buf)? else {
-                        return Ok(None);
-                    };
-                    match command::parse(line, &self.limits) {
-                        Step::Done(decoded) => return Ok(Some(decoded)),
-                        Step::Close(close) => return Err(close),
-                        Step::Data(pending) => self.state = State::Data(pending),
-                        Step::Swallow { decoded, bytes } => {
-                            self.state = State::Swallow(bytes);
-                            return Ok(Some(decoded));
-                        }
-                    }
+                self.state = State::Line;
+                None
+            }
+            State::Data(pending) => {
+                if !holds(pending.len + 2, buf) {
+                    return Some(None);
+                }
+                match std::mem::replace(&mut self.state, State::Line) {
+                    State::Data(pending) => Some(Some(finish_data(pending, buf))),
+                    _ => None,
                 }
             }
         }
@@ -115,11 +126,6 @@ impl RequestDecoder {
                 Ok(None)
             }
         }
-    }
-
-    /// True between requests: no data block is awaited or being swallowed.
-    pub(crate) fn is_idle(&self) -> bool {
-        matches!(self.state, State::Line)
     }
 
     /// memcached closes a connection that sent 2048 bytes without a newline

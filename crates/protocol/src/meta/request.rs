@@ -68,8 +68,9 @@ impl RequestDecoder {
                     }
                 }
                 State::Line => {
-                    if !self.ascii.is_idle() {
-                        return self.decode_ascii(buf);
+                    // An ascii data block first; the line after it may be meta.
+                    if let Some(step) = self.ascii.decode_pending(buf) {
+                        return Ok(step.map(Decoded::Ascii));
                     }
                     let Some(end) = self.ascii.find_line(buf)? else {
                         return Ok(None);

@@ -135,3 +135,17 @@ fn an_over_long_meta_line_closes_like_ascii() {
     let out = decode(line.as_bytes());
     assert_eq!(out, vec![Err(CloseConnection { reply: None })]);
 }
+
+#[test]
+fn a_meta_line_after_a_swallowed_ascii_set_is_meta() {
+    // Found by the meta_request fuzz target: the ascii decoder read the
+    // line after a swallowed data block itself when it was in the buffer.
+    let limits = Limits::default().with_max_value_len(4);
+    let out = decode_with(limits, b"set k 0 0 5\r\nhello\r\nmn\r\n");
+    assert_eq!(out.len(), 2);
+    assert!(matches!(
+        &out[0],
+        Ok(Decoded::Ascii(ascii::Decoded::TooLarge(_)))
+    ));
+    assert!(matches!(&out[1], Ok(Decoded::Meta(r)) if r.command == MetaCommand::Noop));
+}
