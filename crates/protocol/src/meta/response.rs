@@ -54,23 +54,9 @@ pub fn decode_response(
     }
     let resp = match first {
         b"VA" => {
-            let size = toks.next().ok_or_else(malformed)?;
-            let size = parse_size(size).ok_or_else(malformed)?;
-            if size > limits.max_value_len as u64 {
-                return Err(ResponseError::ValueTooLarge(size));
-            }
-            let size = size as usize;
-            if buf.len() < nl + 1 + size + 2 {
-                return Ok(None);
-            }
-            if &buf[nl + 1 + size..nl + 3 + size] != b"\r\n" {
-                return Err(ResponseError::BadDataChunk);
-            }
+            let size = toks.next().and_then(parse_size).ok_or_else(malformed)?;
             let flags = flags(&line, toks);
-            buf.advance(nl + 1);
-            let data = buf.split_to(size).freeze();
-            buf.advance(2);
-            return Ok(Some(MetaResponse::Value { flags, data }));
+            return value(buf, nl, size, flags, limits);
         }
         b"MN" if toks.next().is_none() => MetaResponse::Noop,
         b"ME" => {
@@ -101,6 +87,31 @@ pub fn decode_response(
     };
     buf.advance(nl + 1);
     Ok(Some(resp))
+}
+
+/// A `VA` line ending at `nl` declaring `size` bytes: its data block,
+/// once all of it and its `\r\n` are in `buf`.
+fn value(
+    buf: &mut BytesMut,
+    nl: usize,
+    size: u64,
+    flags: Vec<Flag>,
+    limits: &Limits,
+) -> Result<Option<MetaResponse>, ResponseError> {
+    if size > limits.max_value_len as u64 {
+        return Err(ResponseError::ValueTooLarge(size));
+    }
+    let size = size as usize;
+    if buf.len() < nl + 1 + size + 2 {
+        return Ok(None);
+    }
+    if &buf[nl + 1 + size..nl + 3 + size] != b"\r\n" {
+        return Err(ResponseError::BadDataChunk);
+    }
+    buf.advance(nl + 1);
+    let data = buf.split_to(size).freeze();
+    buf.advance(2);
+    Ok(Some(MetaResponse::Value { flags, data }))
 }
 
 /// The rest of an error line after its word and one space.
