@@ -22,12 +22,14 @@ declare -A seeds=(
     [ascii_response]=crates/protocol/fuzz-corpus/ascii
     [binary_request]=crates/protocol/fuzz-corpus/binary
     [binary_response]=crates/protocol/fuzz-corpus/binary
+    [meta_request]=crates/protocol/fuzz-corpus/meta
+    [meta_response]=crates/protocol/fuzz-corpus/meta
     [command_line]=crates/config/fuzz-corpus/command_line
     [vbucket_json]=crates/config/fuzz-corpus/vbucket_json
     [rest_stream]=crates/config/fuzz-corpus/rest_stream
 )
-all=(ascii_request ascii_response binary_request binary_response command_line vbucket_json
-    rest_stream)
+all=(ascii_request ascii_response binary_request binary_response meta_request meta_response
+    command_line vbucket_json rest_stream)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all[@]}")
 for t in "${targets[@]}"; do

@@ -220,6 +220,28 @@ impl Entry {
         self.buf[BITS] |= FETCHED;
     }
 
+    /// Marked stale by a meta invalidation (memcached `ITEM_STALE`).
+    pub(crate) const STALE: u8 = 2;
+    /// A meta win token was handed out (memcached `ITEM_TOKEN_SENT`).
+    pub(crate) const TOKEN_SENT: u8 = 4;
+    /// Stored by `ms` with a base64 key (memcached `ITEM_KEY_BINARY`):
+    /// meta replies show the key base64-encoded.
+    pub(crate) const KEY_BINARY: u8 = 8;
+
+    /// One of the meta bits ([`Entry::STALE`], [`Entry::TOKEN_SENT`],
+    /// [`Entry::KEY_BINARY`]).
+    pub(crate) fn bit(&self, bit: u8) -> bool {
+        self.buf[BITS] & bit != 0
+    }
+
+    pub(crate) fn set_bit(&mut self, bit: u8, on: bool) {
+        if on {
+            self.buf[BITS] |= bit;
+        } else {
+            self.buf[BITS] &= !bit;
+        }
+    }
+
     /// Bytes charged ([`item_size`]).
     pub(crate) fn size(&self, cas_enabled: bool) -> usize {
         item_size(self.key_len(), self.flags(), self.data().len(), cas_enabled)

@@ -18,6 +18,7 @@ mod engine;
 mod expiry;
 mod item;
 mod memory;
+mod meta;
 mod shard;
 mod stats;
 mod store;
@@ -32,5 +33,7 @@ pub use config::{
 };
 pub use engine::Engine;
 pub use item::{item_size, ArithOutcome, DeleteOutcome, Item, StoreOutcome, ITEM_HEADER_LEN};
+pub use meta::{MetaDebug, MetaView};
 pub use protocol::StoreMode;
 pub use stats::Stats;
+pub use store::MetaStore;

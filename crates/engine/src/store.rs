@@ -23,15 +23,33 @@ use crate::shard::Shard;
 
 /// A store's inputs after the size check.
 struct Put<'a> {
-    mode: StoreMode,
-    key: &'a [u8],
-    flags: u32,
+    s: MetaStore<'a>,
+    /// `s.exptime` as a relative time.
     exptime: u64,
-    value: Bytes,
-    cas: u64,
     size: usize,
     now: Now,
     tick: u64,
+}
+
+/// A store as [`Engine::meta_store`] takes it.
+#[derive(Clone, Debug)]
+pub struct MetaStore<'a> {
+    /// The storage mode.
+    pub mode: StoreMode,
+    /// The key.
+    pub key: &'a [u8],
+    /// Client flags.
+    pub flags: u32,
+    /// Raw exptime.
+    pub exptime: i64,
+    /// The value.
+    pub value: Bytes,
+    /// CAS to compare, as for [`Engine::store`].
+    pub cas: u64,
+    /// A CAS store with an older CAS stores a stale item instead of failing.
+    pub stale_ok: bool,
+    /// The key came base64-encoded (`ms ... b`); meta replies show it so.
+    pub binary_key: bool,
 }
 
 impl Engine {
@@ -47,23 +65,36 @@ impl Engine {
         value: Bytes,
         cas: u64,
     ) -> StoreOutcome {
-        if !self.item_fits(key.len(), flags, value.len()) {
-            self.reject_too_large(mode, key);
+        self.meta_store(MetaStore {
+            mode,
+            key,
+            flags,
+            exptime,
+            value,
+            cas,
+            stale_ok: false,
+            binary_key: false,
+        })
+    }
+
+    /// [`Engine::store`] with meta's one extra: `stale_ok` (`ms ... I`)
+    /// lets a CAS store whose CAS is older than the item's replace it as a
+    /// stale item, keeping the old exptime and win token (memcached
+    /// `do_store_item`, `CAS_STALE`).
+    pub fn meta_store(&self, s: MetaStore<'_>) -> StoreOutcome {
+        if !self.item_fits(s.key.len(), s.flags, s.value.len()) {
+            self.reject_too_large(s.mode, s.key);
             return StoreOutcome::TooLarge;
         }
         let now = self.now();
         let put = Put {
-            mode,
-            key,
-            flags,
-            exptime: self.realtime(exptime, now.rel),
-            size: self.item_size(key.len(), flags, value.len()),
-            value,
-            cas,
+            exptime: self.realtime(s.exptime, now.rel),
+            size: self.item_size(s.key.len(), s.flags, s.value.len()),
             now,
             tick: self.tick(),
+            s,
         };
-        match mode {
+        match put.s.mode {
             StoreMode::Append | StoreMode::Prepend => self.concat(&put),
             _ => self.put(&put),
         }
@@ -84,7 +115,7 @@ impl Engine {
     /// set, add, replace, cas.
     fn put(&self, p: &Put<'_>) -> StoreOutcome {
         self.with_budget(
-            self.shard_of(p.key),
+            self.shard_of(p.s.key),
             |shard, budget| {
                 let step = self.put_locked(shard, budget, p);
                 if matches!(step, Step::Done(_)) {
@@ -94,8 +125,8 @@ impl Engine {
             },
             |shard| {
                 shard.stats.store_no_memory += 1;
-                if p.mode == StoreMode::Set && shard.lookup(p.key, &p.now, None).is_some() {
-                    shard.unlink(p.key);
+                if p.s.mode == StoreMode::Set && shard.lookup(p.s.key, &p.now, None).is_some() {
+                    shard.unlink(p.s.key);
                 }
                 StoreOutcome::OutOfMemory
             },
@@ -109,26 +140,32 @@ impl Engine {
         p: &Put<'_>,
     ) -> Step<StoreOutcome> {
         let old = shard
-            .lookup(p.key, &p.now, None)
+            .lookup(p.s.key, &p.now, None)
             .map(|e| (e.cas(), e.size(self.config().cas_enabled)));
-        if p.mode == StoreMode::Cas || p.cas != 0 {
+        let mut stale = None;
+        if p.s.mode == StoreMode::Cas || p.s.cas != 0 {
             match old {
                 None => {
                     shard.stats.cas_misses += 1;
                     return Step::Done(StoreOutcome::NotFound);
                 }
+                Some((current, _)) if p.s.stale_ok && p.s.cas != 0 && p.s.cas < current => {
+                    stale = shard
+                        .lookup(p.s.key, &p.now, None)
+                        .map(|e| (e.exptime(), e.bit(Entry::TOKEN_SENT)));
+                }
                 // A CAS of 0 never matches (memcached: CAS_NONE is a bad value
                 // for the cas command); with CAS disabled every item reads 0.
-                Some((current, _)) if p.cas == 0 || p.cas != current => {
+                Some((current, _)) if p.s.cas == 0 || p.s.cas != current => {
                     shard.stats.cas_badval += 1;
                     return Step::Done(StoreOutcome::Exists);
                 }
                 Some(_) => {}
             }
         } else {
-            match (p.mode, old) {
+            match (p.s.mode, old) {
                 (StoreMode::Add, Some(_)) => {
-                    shard.refresh(p.key, p.now.rel, p.tick);
+                    shard.refresh(p.s.key, p.now.rel, p.tick);
                     return Step::Done(StoreOutcome::NotStored);
                 }
                 (StoreMode::Replace, None) => return Step::Done(StoreOutcome::NotStored),
@@ -140,8 +177,15 @@ impl Engine {
             return Step::Need(need);
         }
         let cas = self.next_cas();
-        shard.link(self.entry(p, &[&p.value], p.flags, p.exptime, cas), p.tick);
-        if p.mode == StoreMode::Cas || p.cas != 0 {
+        let mut entry = self.entry(p, &[&p.s.value], p.s.flags, p.exptime, cas);
+        if let Some((exptime, token_sent)) = stale {
+            entry.set_exptime(exptime);
+            entry.set_bit(Entry::STALE, true);
+            entry.set_bit(Entry::TOKEN_SENT, token_sent);
+        }
+        entry.set_bit(Entry::KEY_BINARY, p.s.binary_key);
+        shard.link(entry, p.tick);
+        if p.s.mode == StoreMode::Cas || p.s.cas != 0 {
             shard.stats.cas_hits += 1;
         }
         Step::Done(StoreOutcome::Stored { cas })
@@ -150,7 +194,7 @@ impl Engine {
     /// append, prepend.
     fn concat(&self, p: &Put<'_>) -> StoreOutcome {
         self.with_budget(
-            self.shard_of(p.key),
+            self.shard_of(p.s.key),
             |shard, budget| {
                 let step = self.concat_locked(shard, budget, p);
                 if matches!(step, Step::Done(_)) {
@@ -172,10 +216,10 @@ impl Engine {
         budget: &mut Budget<'_>,
         p: &Put<'_>,
     ) -> Step<StoreOutcome> {
-        let Some(old) = shard.lookup(p.key, &p.now, None) else {
+        let Some(old) = shard.lookup(p.s.key, &p.now, None) else {
             return Step::Done(StoreOutcome::NotStored);
         };
-        if p.cas != 0 && p.cas != old.cas() {
+        if p.s.cas != 0 && p.s.cas != old.cas() {
             return Step::Done(StoreOutcome::Exists);
         }
         let (flags, exptime, old_size) = (
@@ -183,7 +227,7 @@ impl Engine {
             old.exptime(),
             old.size(self.config().cas_enabled),
         );
-        let size = self.item_size(p.key.len(), flags, old.data().len() + p.value.len());
+        let size = self.item_size(p.s.key.len(), flags, old.data().len() + p.s.value.len());
         if size > self.config().item_size_max {
             return Step::Done(StoreOutcome::NotStored);
         }
@@ -192,10 +236,10 @@ impl Engine {
             return Step::Need(need);
         }
         let cas = self.next_cas();
-        let entry = if p.mode == StoreMode::Prepend {
-            self.entry(p, &[&p.value, old.data()], flags, exptime, cas)
+        let entry = if p.s.mode == StoreMode::Prepend {
+            self.entry(p, &[&p.s.value, old.data()], flags, exptime, cas)
         } else {
-            self.entry(p, &[old.data(), &p.value], flags, exptime, cas)
+            self.entry(p, &[old.data(), &p.s.value], flags, exptime, cas)
         };
         shard.link(entry, p.tick);
         Step::Done(StoreOutcome::Stored { cas })
@@ -204,6 +248,6 @@ impl Engine {
     /// A fresh, unfetched entry for `p`'s key stamped with the operation's
     /// time, its value `parts` joined (copied: the entry owns its bytes).
     fn entry(&self, p: &Put<'_>, parts: &[&[u8]], flags: u32, exptime: u64, cas: u64) -> Entry {
-        Entry::new(p.key, parts, flags, exptime, p.now.rel, cas)
+        Entry::new(p.s.key, parts, flags, exptime, p.now.rel, cas)
     }
 }

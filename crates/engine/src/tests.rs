@@ -6,6 +6,7 @@ mod concurrency;
 mod eviction;
 mod expiry;
 mod flush;
+mod meta;
 mod stats;
 mod store;
 

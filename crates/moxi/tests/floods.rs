@@ -2,7 +2,7 @@
 //! (`moxi -p`) and the proxy (`moxi -z` in front of a real memcached):
 //!
 //! - a client pipelines 100,000 gets of 1 KiB values (or 100,000 sets of
-//!   1 KiB values) and reads nothing. moxi must stop reading a client whose
+//!   1 KiB values; for `moxi -p` also as meta `mg`/`ms`) and reads nothing. moxi must stop reading a client whose
 //!   replies it cannot write, so its RSS stays bounded, and a second client
 //!   on the same worker is served as usual meanwhile. Then the flooding
 //!   client reads every reply, in order, and moxi's memory comes back;
@@ -71,6 +71,10 @@ enum Flood {
     Gets,
     /// `set k<i % KEYS>` with `value("s", i)`.
     Sets,
+    /// Meta (`moxi -p` only): `mg k<i % KEYS> v k`.
+    MetaGets,
+    /// Meta (`moxi -p` only): `ms k<i % KEYS> <len>` with `value("s", i)`.
+    MetaSets,
 }
 
 impl Flood {
@@ -79,8 +83,13 @@ impl Flood {
         let key = i % KEYS;
         match self {
             Flood::Gets => out.extend_from_slice(format!("get k{key}\r\n").as_bytes()),
-            Flood::Sets => {
-                out.extend_from_slice(format!("set k{key} 0 0 {VALUE_LEN}\r\n").as_bytes());
+            Flood::MetaGets => out.extend_from_slice(format!("mg k{key} v k\r\n").as_bytes()),
+            Flood::Sets | Flood::MetaSets => {
+                let line = match self {
+                    Flood::Sets => format!("set k{key} 0 0 {VALUE_LEN}\r\n"),
+                    _ => format!("ms k{key} {VALUE_LEN}\r\n"),
+                };
+                out.extend_from_slice(line.as_bytes());
                 put_value(out, "s", i);
                 out.extend_from_slice(b"\r\n");
             }
@@ -97,7 +106,14 @@ impl Flood {
                     r.extend_from_slice(b"\r\nEND\r\n");
                     r
                 }
+                Flood::MetaGets => {
+                    let mut r = format!("VA {VALUE_LEN} kk{key}\r\n").into_bytes();
+                    put_value(&mut r, "v", key);
+                    r.extend_from_slice(b"\r\n");
+                    r
+                }
                 Flood::Sets => b"STORED\r\n".to_vec(),
+                Flood::MetaSets => b"HD\r\n".to_vec(),
             })
             .collect()
     }
@@ -278,7 +294,7 @@ fn flood(kind: Kind, flood: Flood) {
         after <= base + SETTLED_MIB,
         "{kind:?} {flood:?}: RSS still {after:.1} MiB after the flood (base {base:.1})"
     );
-    if let Flood::Gets = flood {
+    if let Flood::Gets | Flood::MetaGets = flood {
         // Backpressure, not a finished flood: moxi left requests unread.
         assert!(
             stall.requests_unread > 0,
@@ -286,7 +302,7 @@ fn flood(kind: Kind, flood: Flood) {
         );
     }
     // The sets were applied in order: each key holds its last value.
-    if let Flood::Sets = flood {
+    if let Flood::Sets | Flood::MetaSets = flood {
         for key in 0..KEYS {
             let last = REQUESTS - KEYS + key;
             assert_eq!(side.get(&format!("k{key}")), Some(value("s", last)));
@@ -303,6 +319,16 @@ fn server_get_flood_is_bounded() {
 #[test]
 fn server_set_flood_is_bounded() {
     flood(Kind::Server, Flood::Sets);
+}
+
+#[test]
+fn server_meta_get_flood_is_bounded() {
+    flood(Kind::Server, Flood::MetaGets);
+}
+
+#[test]
+fn server_meta_set_flood_is_bounded() {
+    flood(Kind::Server, Flood::MetaSets);
 }
 
 #[test]

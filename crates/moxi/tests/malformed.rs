@@ -347,6 +347,28 @@ fn huge_lengths(kind: Kind) {
     );
 }
 
+/// Meta in `moxi -p` (the proxy has no meta yet): an `ms` whose datalen
+/// is INT_MAX - 2 is too large and its data swallowed as it streams by
+/// (answered at once, as `set`; memcached answers once it has swallowed it
+/// all); one more is a bad command line, as in memcached; a meta line over
+/// 2048 bytes closes the connection as an ascii one does.
+#[test]
+fn server_meta_huge_lengths_and_long_lines() {
+    let t = Target::start(Kind::Server, &[]);
+    let base = t.rss_mib();
+    let mut c = Line::connect(t.entry);
+    for len in ["2147483646", "2147483647", "-1"] {
+        assert_eq!(c.call(&format!("ms k {len} T0")), BAD_LINE, "{len}");
+    }
+    assert_eq!(c.call("mn"), "MN", "still open");
+    c.send(b"ms k 2147483645 T0\r\n");
+    assert_eq!(c.line(), "SERVER_ERROR object too large for cache");
+    swallow(&t, &mut c, 16, base);
+    let mut c = Line::connect(t.entry);
+    c.send(format!("mg k {}\r\n", "v ".repeat(1100)).as_bytes());
+    assert_eq!(c.until_closed(), b"");
+}
+
 #[test]
 fn server_huge_lengths_are_refused_without_allocating() {
     huge_lengths(Kind::Server);

@@ -31,7 +31,6 @@ const NOT_THROUGH_MOXI: &[(&str, &str)] = &[
         "binary/stat_settings",
         "moxi refuses every STAT group but reset",
     ),
-    ("ascii/meta_and_admin", "moxi has no meta commands"),
     ("binary/unknown_and_unsupported", "moxi answers SASL itself"),
 ];
 
@@ -41,6 +40,10 @@ const NOT_ACROSS_PROTOCOLS: &[(&str, &str, &str)] = &[(
     "binary/cas",
     "ascii has no CAS for delete and append",
 )];
+
+/// Meta commands are served by `moxi -p` but not yet through the proxy
+/// (issue 14, item 3): every `ascii/meta_*` conversation is skipped here.
+const META_CONVERSATIONS: &str = "ascii/meta_";
 
 /// ascii control bytes in keys are refused by the ascii request encoder.
 const ASCII_ONLY_KEYS: &str = "ascii/keys_control_bytes";
@@ -100,6 +103,7 @@ fn skipped(conv: &Conversation, ds: &str) -> bool {
             .iter()
             .any(|(d, n, _)| *d == ds && *n == name)
         || (ds == "ascii" && name == ASCII_ONLY_KEYS)
+        || name.starts_with(META_CONVERSATIONS)
 }
 
 /// The corpus through the topology must read exactly like memcached.

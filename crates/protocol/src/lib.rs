@@ -1,6 +1,8 @@
-//! Sans-io memcached codecs: one request/response model ([`model`]) and two
-//! encodings, [`ascii`] and [`binary`], each able to decode and encode both
-//! requests and responses (the proxy needs all four directions).
+//! Sans-io memcached codecs: one request/response model ([`model`]) and its
+//! two encodings, [`ascii`] and [`binary`], plus the [`meta`] text protocol
+//! with its own request/response types (see its docs for why); each can
+//! decode and encode both requests and responses (the proxy needs all four
+//! directions).
 //!
 //! This crate owns wire formats and their limits. It must not touch sockets,
 //! spawn tasks or depend on tokio: decoders take a `BytesMut` read buffer and
@@ -9,20 +11,10 @@
 
 pub mod ascii;
 pub mod binary;
+mod feed;
 mod list;
+pub mod meta;
 pub mod model;
 
 pub use list::{Keys, List};
 pub use model::*;
-
-/// For the fuzz entry points: a decoder may grow its read buffer for one
-/// frame that passed its limits, never to a length the input merely
-/// declared. `fed` is what was appended so far, `bound` the most a decoder
-/// may hold; the factor covers `BytesMut`'s doubling growth.
-pub(crate) fn assert_capacity_bounded(buf: &bytes::BytesMut, fed: usize, bound: usize) {
-    let cap = buf.capacity();
-    assert!(
-        cap <= 4 * (fed + bound) + 1024,
-        "read buffer grew to {cap} bytes after {fed} bytes of input"
-    );
-}

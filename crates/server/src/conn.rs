@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use engine::Engine;
-use protocol::{ascii, binary, Command, Limits, Request, Response};
+use protocol::{ascii, binary, meta, Command, Limits, Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -49,7 +49,8 @@ impl Shared {
 }
 
 enum Decoder {
-    Ascii(ascii::RequestDecoder),
+    /// A text connection: classic ascii and meta commands mixed.
+    Ascii(meta::RequestDecoder),
     Binary(binary::RequestDecoder),
 }
 
@@ -148,7 +149,7 @@ fn pick_decoder(first: u8, shared: &Shared) -> Option<Decoder> {
     match (shared.settings.binding, is_binary) {
         (Binding::Ascii, true) | (Binding::Binary, false) => None,
         (_, true) => Some(Decoder::Binary(binary::RequestDecoder::new(shared.limits))),
-        (_, false) => Some(Decoder::Ascii(ascii::RequestDecoder::new(shared.limits))),
+        (_, false) => Some(Decoder::Ascii(meta::RequestDecoder::new(shared.limits))),
     }
 }
 
@@ -170,7 +171,7 @@ enum Step {
 }
 
 fn ascii_step(
-    d: &mut ascii::RequestDecoder,
+    d: &mut meta::RequestDecoder,
     rbuf: &mut BytesMut,
     wbuf: &mut BytesMut,
     shared: &Shared,
@@ -183,20 +184,39 @@ fn ascii_step(
             }
             Step::Close
         }
-        Ok(Some(ascii::Decoded::Invalid(reply))) => {
+        Ok(Some(meta::Decoded::Ascii(decoded))) => classic_step(decoded, wbuf, shared),
+        Ok(Some(meta::Decoded::Meta(req))) => {
+            crate::meta::execute(&shared.sources(), &req, wbuf);
+            Step::Done
+        }
+        Ok(Some(meta::Decoded::TooLarge(req))) => {
+            crate::meta::too_large(&shared.engine, &req, wbuf);
+            Step::Done
+        }
+        Ok(Some(meta::Decoded::Invalid(reply))) => {
+            meta::encode_response(&reply, wbuf);
+            Step::Done
+        }
+    }
+}
+
+/// One classic ascii request (or its error) from a text connection.
+fn classic_step(decoded: ascii::Decoded, wbuf: &mut BytesMut, shared: &Shared) -> Step {
+    match decoded {
+        ascii::Decoded::Invalid(reply) => {
             if let Some(reply) = reply {
                 ascii::encode_response(&reply, false, wbuf);
             }
             Step::Done
         }
-        Ok(Some(ascii::Decoded::TooLarge(req))) => {
+        ascii::Decoded::TooLarge(req) => {
             reject_too_large(&req, shared);
             if !req.quiet {
                 ascii::encode_response(&too_large(), false, wbuf);
             }
             Step::Done
         }
-        Ok(Some(ascii::Decoded::Request(req))) => {
+        ascii::Decoded::Request(req) => {
             if let Command::Get(get) = &req.command {
                 if !get.kind.touches() && !req.quiet {
                     execute::retrieve_ascii(&shared.sources(), get, wbuf);

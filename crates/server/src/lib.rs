@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`conn`]: one client connection: read, decode, execute, write;
 //! - [`execute`]: a decoded request against the engine, to its reply;
+//! - [`meta`]: the meta commands (`mg`, `ms`, `md`, `ma`, `mn`, `me`);
 //! - [`settings`]: memcached's command-line settings as the server uses them;
 //! - [`stats`]: the server's counters and the `stats` groups.
 //!
@@ -12,6 +13,7 @@
 
 pub mod conn;
 pub mod execute;
+pub mod meta;
 pub mod settings;
 pub mod stats;
 

@@ -27,6 +27,7 @@ struct Slot {
     bytes_written: AtomicU64,
     cmd_flush: AtomicU64,
     conn_yields: AtomicU64,
+    cmd_meta: AtomicU64,
 }
 
 /// Counters that belong to the server rather than the engine.
@@ -69,6 +70,11 @@ impl ServerStats {
         self.slot().cmd_flush.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts an `me` (memcached's `cmd_meta` counts only meta debug).
+    pub fn add_meta_debug(&self) {
+        self.slot().cmd_meta.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts a connection that yielded after `-R` requests.
     pub fn add_yield(&self) {
         self.slot().conn_yields.fetch_add(1, Ordering::Relaxed);
@@ -88,6 +94,7 @@ impl ServerStats {
             s.bytes_written.store(0, Ordering::Relaxed);
             s.cmd_flush.store(0, Ordering::Relaxed);
             s.conn_yields.store(0, Ordering::Relaxed);
+            s.cmd_meta.store(0, Ordering::Relaxed);
         }
     }
 
@@ -179,7 +186,7 @@ pub fn general(src: &StatsSources<'_>) -> Vec<Response> {
     stat(&mut o, "cmd_set", e.cmd_set);
     stat(&mut o, "cmd_flush", e.cmd_flush + s.sum(|x| &x.cmd_flush));
     stat(&mut o, "cmd_touch", e.cmd_touch);
-    stat(&mut o, "cmd_meta", 0);
+    stat(&mut o, "cmd_meta", s.sum(|x| &x.cmd_meta));
     stat(&mut o, "get_hits", e.get_hits);
     stat(&mut o, "get_misses", e.get_misses);
     stat(&mut o, "get_expired", e.get_expired);

@@ -7,7 +7,9 @@
 //!   The data block is skipped by its declared length, so data that looks
 //!   like a `VALUE`/`STAT`/`VERSION` line is never touched.
 //! * ascii meta `VA <bytes> <flags>...`: a `c<cas>` flag becomes `c*`; the
-//!   data block is skipped by length as for `VALUE`.
+//!   data block is skipped by length as for `VALUE`. The same for the flags
+//!   of `HD`, `EN`, `NF`, `NS` and `EX` lines (`c0` stays); in an `ME` line `cas=<n>`
+//!   becomes `cas=*`.
 //! * ascii `STAT <name> <value...>`: everything after the name becomes `*`
 //!   (the names and their order are compared).
 //! * ascii `VERSION <x>`: becomes `VERSION *`.
@@ -105,10 +107,18 @@ fn mask_ascii_line(line: &[u8], out: &mut Vec<u8>) {
             out.push(b' ');
             out.extend_from_slice(MASK);
         }
-        Some(b"VA") if data_block_len(line).is_some() => {
+        Some(b"VA") if data_block_len(line).is_some() => mask_meta_cas(&tokens, out),
+        Some(b"HD" | b"EN" | b"NF" | b"NS" | b"EX") => mask_meta_cas(&tokens, out),
+        Some(b"ME") => {
             let masked: Vec<&[u8]> = tokens
                 .iter()
-                .map(|t| if is_cas_flag(t) { b"c*".as_slice() } else { t })
+                .map(|t| {
+                    if t.starts_with(b"cas=") {
+                        b"cas=*".as_slice()
+                    } else {
+                        t
+                    }
+                })
                 .collect();
             out.extend_from_slice(&masked.join(&b' '));
         }
@@ -125,6 +135,22 @@ fn mask_ascii_line(line: &[u8], out: &mut Vec<u8>) {
         _ => out.extend_from_slice(text),
     }
     out.extend_from_slice(eol(line));
+}
+
+/// A meta reply line with its `c<cas>` flag as `c*` (`c0`, what a failed
+/// `ms` returns, stays, so a server that forgets it is caught).
+fn mask_meta_cas(tokens: &[&[u8]], out: &mut Vec<u8>) {
+    let masked: Vec<&[u8]> = tokens
+        .iter()
+        .map(|t| {
+            if is_cas_flag(t) && *t != b"c0" {
+                b"c*".as_slice()
+            } else {
+                t
+            }
+        })
+        .collect();
+    out.extend_from_slice(&masked.join(&b' '));
 }
 
 fn is_cas_flag(token: &[u8]) -> bool {
@@ -221,10 +247,10 @@ mod tests {
 
     #[test]
     fn masks_meta_cas_flags() {
-        let raw = b"VA 2 f0 c77 t-1\r\nhi\r\nHD c9\r\n";
+        let raw = b"VA 2 f0 c77 t-1\r\nhi\r\nHD c9\r\nEX Oc1 c0\r\nME k exp=-1 cas=5 x\r\n";
         assert_eq!(
             normalize_ascii(raw),
-            b"VA 2 f0 c* t-1\r\nhi\r\nHD c9\r\n".to_vec()
+            b"VA 2 f0 c* t-1\r\nhi\r\nHD c*\r\nEX Oc1 c0\r\nME k exp=-1 cas=* x\r\n".to_vec()
         );
     }
 

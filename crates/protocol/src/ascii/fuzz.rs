@@ -18,7 +18,9 @@ use super::{
     decode_response, encode_request, encode_response, CloseConnection, Decoded, RequestDecoder,
     ResponseError,
 };
-use crate::assert_capacity_bounded;
+use crate::feed::{
+    assert_decodes_to, feed_requests as feed, feed_responses as feed_all, same_in_pieces,
+};
 use crate::model::{Command, Limits, Request, Response, MAX_KEY_LEN};
 
 /// Small limits, so short inputs reach the limit paths.
@@ -51,10 +53,7 @@ fn request_buffer_bound(limits: &Limits) -> usize {
 /// every invariant listed in the module docs.
 pub fn fuzz_request_decoder(data: &[u8]) {
     let limits = fuzz_limits();
-    let whole = feed_requests(&limits, std::iter::once(data));
-    let piece = 1 + usize::from(data.first().copied().unwrap_or(0) % 13);
-    let pieces = feed_requests(&limits, data.chunks(piece));
-    assert_eq!(whole, pieces, "outcome depends on read boundaries");
+    let whole = same_in_pieces(data, 13, |p| feed_requests(&limits, p.iter().copied()));
     for outcome in &whole.0 {
         match outcome {
             Ok(Decoded::Request(req)) => assert_request_round_trip(req),
@@ -81,33 +80,9 @@ type RequestTrace = (Vec<Result<Decoded, CloseConnection>>, usize);
 
 fn feed_requests<'a>(limits: &Limits, pieces: impl Iterator<Item = &'a [u8]>) -> RequestTrace {
     let mut decoder = RequestDecoder::new(*limits);
-    let mut buf = BytesMut::new();
-    let mut outcomes = Vec::new();
-    let mut fed = 0;
-    for piece in pieces {
-        buf.extend_from_slice(piece);
-        fed += piece.len();
-        loop {
-            let decoded = decoder.decode(&mut buf);
-            assert_capacity_bounded(&buf, fed, request_buffer_bound(limits));
-            match decoded {
-                Ok(Some(decoded)) => outcomes.push(Ok(decoded)),
-                Ok(None) => {
-                    assert!(
-                        buf.len() <= request_buffer_bound(limits),
-                        "unbounded buffering"
-                    );
-                    break;
-                }
-                Err(close) => {
-                    // What stays unread after a close depends on the reads.
-                    outcomes.push(Err(close));
-                    return (outcomes, 0);
-                }
-            }
-        }
-    }
-    (outcomes, buf.len())
+    feed(pieces, request_buffer_bound(limits), |buf| {
+        decoder.decode(buf)
+    })
 }
 
 /// `req` came from the decoder: when it has an ascii form, that form must
@@ -117,14 +92,10 @@ fn assert_request_round_trip(req: &Request) {
     if encode_request(req, &mut wire).is_err() {
         return;
     }
-    let copy = wire.clone();
-    let again = RequestDecoder::new(roomy_limits()).decode(&mut wire);
-    assert_eq!(
-        again,
-        Ok(Some(Decoded::Request(req.clone()))),
-        "re-encoded as {copy:?}"
-    );
-    assert!(wire.is_empty(), "encoding {copy:?} left {wire:?}");
+    let want = Ok(Some(Decoded::Request(req.clone())));
+    assert_decodes_to(wire, want, |w| {
+        RequestDecoder::new(roomy_limits()).decode(w)
+    });
 }
 
 /// Feeds `data` to the response decoder whole and in small pieces and
@@ -134,10 +105,7 @@ pub fn fuzz_response_decoder(data: &[u8]) {
         max_line_len: 256,
         ..fuzz_limits()
     };
-    let whole = feed_responses(&limits, std::iter::once(data));
-    let piece = 1 + usize::from(data.first().copied().unwrap_or(0) % 11);
-    let pieces = feed_responses(&limits, data.chunks(piece));
-    assert_eq!(whole, pieces, "outcome depends on read boundaries");
+    let whole = same_in_pieces(data, 11, |p| feed_responses(&limits, p.iter().copied()));
     for response in whole.iter().flatten() {
         assert_response_round_trip(response);
     }
@@ -148,34 +116,7 @@ fn feed_responses<'a>(
     pieces: impl Iterator<Item = &'a [u8]>,
 ) -> Vec<Result<Response, ResponseError>> {
     let bound = limits.max_line_len + 1 + limits.max_value_len + 2;
-    let mut buf = BytesMut::new();
-    let mut outcomes = Vec::new();
-    let mut fed = 0;
-    for piece in pieces {
-        buf.extend_from_slice(piece);
-        fed += piece.len();
-        loop {
-            let before = buf.len();
-            let decoded = decode_response(&mut buf, limits);
-            assert_capacity_bounded(&buf, fed, bound);
-            match decoded {
-                Ok(Some(response)) => {
-                    assert!(buf.len() < before, "a frame consumed nothing");
-                    outcomes.push(Ok(response));
-                }
-                Ok(None) => {
-                    assert!(buf.len() < bound, "unbounded buffering");
-                    break;
-                }
-                Err(e) => {
-                    assert_eq!(buf.len(), before, "an error consumed bytes");
-                    outcomes.push(Err(e));
-                    return outcomes;
-                }
-            }
-        }
-    }
-    outcomes
+    feed_all(pieces, bound, |buf| decode_response(buf, limits))
 }
 
 /// `resp` came from a decoder (or is a reply it produced): its encoding with
@@ -183,10 +124,8 @@ fn feed_responses<'a>(
 fn assert_response_round_trip(resp: &Response) {
     let mut wire = BytesMut::new();
     encode_response(resp, true, &mut wire);
-    let copy = wire.clone();
-    let again = decode_response(&mut wire, &roomy_limits());
-    assert_eq!(again, Ok(Some(resp.clone())), "re-encoded as {copy:?}");
-    assert!(wire.is_empty(), "encoding {copy:?} left {wire:?}");
+    let want = Ok(Some(resp.clone()));
+    assert_decodes_to(wire, want, |w| decode_response(w, &roomy_limits()));
 }
 
 #[cfg(test)]

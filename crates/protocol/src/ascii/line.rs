@@ -8,14 +8,14 @@ use crate::model::Key;
 
 /// memcached tokenizes at most this many tokens at once (its `MAX_TOKENS`
 /// of 24 counts a terminal token); argument counts are checked on these.
-pub(super) const MAX_TOKENS: usize = 23;
+pub(crate) const MAX_TOKENS: usize = 23;
 
 /// Lines up to this long are tokenized with a plain loop.
 const SHORT_LINE: usize = 256;
 
 /// One command line, tokenized as memcached does: split on spaces only,
 /// at most [`MAX_TOKENS`] tokens.
-pub(super) struct Line {
+pub(crate) struct Line {
     /// The line without its ending, cut at the first NUL.
     pub bytes: Bytes,
     /// Start and end of the first tokens in `bytes`.
@@ -114,7 +114,7 @@ impl Line {
 }
 
 /// Start and end of each space-separated token of `s` from `from` on.
-pub(super) fn token_ranges(s: &[u8], from: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
+pub(crate) fn token_ranges(s: &[u8], from: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut i = from;
     std::iter::from_fn(move || {
         while i < s.len() && s[i] == b' ' {

@@ -41,7 +41,9 @@
 //!   [`Limits::max_value_len`]; a larger one is swallowed as it arrives.
 //!
 //! # Not implemented
-//! Meta commands (`mg ms md ma mn me`) and the admin commands `shutdown`,
+//! Meta commands (`mg ms md ma mn me`) are answered with `ERROR` here; a
+//! text connection that speaks them is read by [`crate::meta::RequestDecoder`],
+//! which hands every other line to this decoder. The admin commands `shutdown`,
 //! `slabs`, `cache_memlimit`, `lru`, `lru_crawler`, `watch`, `extstore` are
 //! answered with `ERROR`.
 //!
@@ -52,9 +54,9 @@
 mod command;
 mod encode;
 pub mod fuzz;
-mod line;
-mod number;
-mod request;
+pub(crate) mod line;
+pub(crate) mod number;
+pub(crate) mod request;
 mod response;
 
 #[cfg(test)]

@@ -55,40 +55,45 @@ impl RequestDecoder {
     /// remembered). `Err`: the connection must be closed; do not call again.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Decoded>, CloseConnection> {
         loop {
-            match &mut self.state {
-                State::Swallow(left) => {
-                    let n = (*left).min(buf.len());
-                    buf.advance(n);
-                    *left -= n;
-                    if *left > 0 {
-                        return Ok(None);
-                    }
-                    self.state = State::Line;
+            if let Some(step) = self.decode_pending(buf) {
+                return Ok(step);
+            }
+            let Some(line) = self.take_line(buf)? else {
+                return Ok(None);
+            };
+            match command::parse(line, &self.limits) {
+                Step::Done(decoded) => return Ok(Some(decoded)),
+                Step::Close(close) => return Err(close),
+                Step::Data(pending) => self.state = State::Data(pending),
+                Step::Swallow { decoded, bytes } => {
+                    self.state = State::Swallow(bytes);
+                    return Ok(Some(decoded));
                 }
-                State::Data(pending) => {
-                    let need = pending.len + 2;
-                    if buf.len() < need {
-                        // The length was checked against max_value_len already.
-                        buf.reserve(need - buf.len());
-                        return Ok(None);
-                    }
-                    if let State::Data(pending) = std::mem::replace(&mut self.state, State::Line) {
-                        return Ok(Some(finish_data(pending, buf)));
-                    }
+            }
+        }
+    }
+
+    /// Goes on with a data block being read or swallowed, never reading a
+    /// new line. `None`: the decoder is between requests (the next line is
+    /// the caller's, which lets [`crate::meta::RequestDecoder`] read it);
+    /// `Some(None)`: more bytes are needed; `Some(Some(_))`: a request.
+    pub(crate) fn decode_pending(&mut self, buf: &mut BytesMut) -> Option<Option<Decoded>> {
+        match &mut self.state {
+            State::Line => None,
+            State::Swallow(left) => {
+                if !swallow(left, buf) {
+                    return Some(None);
                 }
-                State::Line => {
-                    let Some(line) = self.take_line(buf)? else {
-                        return Ok(None);
-                    };
-                    match command::parse(line, &self.limits) {
-                        Step::Done(decoded) => return Ok(Some(decoded)),
-                        Step::Close(close) => return Err(close),
-                        Step::Data(pending) => self.state = State::Data(pending),
-                        Step::Swallow { decoded, bytes } => {
-                            self.state = State::Swallow(bytes);
-                            return Ok(Some(decoded));
-                        }
-                    }
+                self.state = State::Line;
+                None
+            }
+            State::Data(pending) => {
+                if !holds(pending.len + 2, buf) {
+                    return Some(None);
+                }
+                match std::mem::replace(&mut self.state, State::Line) {
+                    State::Data(pending) => Some(Some(finish_data(pending, buf))),
+                    _ => None,
                 }
             }
         }
@@ -97,13 +102,23 @@ impl RequestDecoder {
     /// Splits off the next complete line (with its `\n`), enforcing the line
     /// limits on complete and incomplete lines alike.
     fn take_line(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, CloseConnection> {
+        Ok(self
+            .find_line(buf)?
+            .map(|end| buf.split_to(end + 1).freeze()))
+    }
+
+    /// Where the next complete line's `\n` is, enforcing the line limits
+    /// on complete and incomplete lines alike; the line stays in `buf`.
+    /// Once a line is found the decoder forgets how far it searched, so a
+    /// caller may take that line itself ([`crate::meta::RequestDecoder`]).
+    pub(crate) fn find_line(&mut self, buf: &BytesMut) -> Result<Option<usize>, CloseConnection> {
         let start = self.scanned.min(buf.len());
         match memchr::memchr(b'\n', &buf[start..]) {
             Some(offset) => {
                 let end = start + offset;
                 self.check_length(&buf[..end])?;
                 self.scanned = 0;
-                Ok(Some(buf.split_to(end + 1).freeze()))
+                Ok(Some(end))
             }
             None => {
                 self.scanned = buf.len();
@@ -136,6 +151,26 @@ impl RequestDecoder {
         }
         Ok(())
     }
+}
+
+/// Discards up to `left` bytes of `buf` (a refused data block); true
+/// once all of them are gone.
+pub(crate) fn swallow(left: &mut usize, buf: &mut BytesMut) -> bool {
+    let n = (*left).min(buf.len());
+    buf.advance(n);
+    *left -= n;
+    *left == 0
+}
+
+/// True when `buf` holds `need` bytes (a data block and its `\r\n`);
+/// otherwise reserves room for them. The caller checked the length against
+/// `max_value_len` already.
+pub(crate) fn holds(need: usize, buf: &mut BytesMut) -> bool {
+    if buf.len() < need {
+        buf.reserve(need - buf.len());
+        return false;
+    }
+    true
 }
 
 /// True when `line` may grow beyond the line limit: `get ` or `gets ` after

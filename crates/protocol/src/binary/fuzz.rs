@@ -13,7 +13,7 @@ use bytes::BytesMut;
 
 use super::{decode_response, encode_request, encode_response, FrameError, ReplyTo, HEADER_LEN};
 use super::{CloseConnection, Decoded, RequestDecoder};
-use crate::assert_capacity_bounded;
+use crate::feed::assert_capacity_bounded;
 use crate::model::{Command, Limits, Response};
 
 /// Limits the fuzz runs use: small, so the too-large paths are reachable.

@@ -20,47 +20,13 @@ type Outcome = Result<Decoded, CloseConnection>;
 /// Outcomes (stopping after a close) and how many bytes stayed buffered.
 fn feed<'a>(limits: Limits, pieces: impl IntoIterator<Item = &'a [u8]>) -> (Vec<Outcome>, usize) {
     let mut decoder = RequestDecoder::new(limits);
-    let mut buf = BytesMut::new();
-    let mut outcomes = Vec::new();
-    for piece in pieces {
-        buf.extend_from_slice(piece);
-        loop {
-            match decoder.decode(&mut buf) {
-                Ok(Some(decoded)) => outcomes.push(Ok(decoded)),
-                Ok(None) => break,
-                Err(close) => {
-                    // What stays unread after a close depends on the reads.
-                    outcomes.push(Err(close));
-                    return (outcomes, 0);
-                }
-            }
-        }
-    }
-    (outcomes, buf.len())
+    crate::feed::feed_requests(pieces, usize::MAX, |buf| decoder.decode(buf))
 }
 
 /// Decodes `input` with `limits` whole, in two pieces at every split point
 /// and byte by byte; all must agree. Returns the outcomes.
 fn decode_with(limits: Limits, input: &[u8]) -> Vec<Outcome> {
-    let whole = feed(limits, [input]);
-    for split in 1..input.len() {
-        let (a, b) = input.split_at(split);
-        assert_eq!(
-            feed(limits, [a, b]),
-            whole,
-            "split at {split} of {}",
-            show(input)
-        );
-    }
-    if input.len() <= 4096 {
-        assert_eq!(
-            feed(limits, input.chunks(1)),
-            whole,
-            "byte by byte: {}",
-            show(input)
-        );
-    }
-    whole.0
+    crate::feed::same_when_split(input, |pieces| feed(limits, pieces.iter().copied())).0
 }
 
 /// [`decode_with`] default limits.
