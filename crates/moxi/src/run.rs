@@ -172,6 +172,7 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
                 addr,
                 crate::admin::Sources {
                     conns: conns.clone(),
+                    pools: ready_pools(&proxies, &gateway),
                 },
             )
             .map_err(|e| {
@@ -190,6 +191,24 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
         workers,
         admin,
     })
+}
+
+/// The pools `/readyz` checks: static ones named by their port.
+fn ready_pools(
+    proxies: &[(Listener, Arc<PoolShared>)],
+    gateway: &Option<(Listener, Arc<Gateway>, Watcher)>,
+) -> crate::ready::Pools {
+    let fixed = proxies
+        .iter()
+        .map(|(listener, pool)| {
+            let port = listener.local_addrs().first().map_or(0, |a| a.port());
+            (format!("pool {port}"), pool.clone())
+        })
+        .collect();
+    crate::ready::Pools {
+        fixed,
+        gateway: gateway.as_ref().map(|(_, g, _)| g.clone()),
+    }
 }
 
 /// What every listener of this process shares.

@@ -78,7 +78,7 @@ fn metrics_endpoint_counts_requests_and_reports_ready() {
     c.read_exact(&mut got).unwrap();
     assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
 
-    let (status, body) = http_get(admin, "/healthz");
+    let (status, body) = http_get(admin, "/readyz");
     assert_eq!((status, body.as_str()), (200, "ready\n"));
     let (status, text) = http_get(admin, "/metrics");
     assert_eq!(status, 200);
