@@ -106,6 +106,7 @@ pub fn require_tool(name: &str) -> bool {
 fn apt_package(tool: &str) -> &str {
     match tool {
         "memccapable" | "memcat" | "memcp" | "memstat" => "libmemcached-tools",
+        "promtool" => "prometheus",
         other => other,
     }
 }

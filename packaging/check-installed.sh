@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# After `dpkg -i moxi_*.deb`: checks what the package installed and runs the
+# installed /usr/bin/moxi as a proxy in front of a real memcached (set, get,
+# multi-get through it), plus its /readyz. Needs memcached on PATH. Does not
+# need systemd running; verifies the unit with systemd-analyze when present.
+set -euo pipefail
+
+moxi=/usr/bin/moxi
+for f in "$moxi" /lib/systemd/system/moxi.service /etc/default/moxi \
+  /usr/share/man/man1/moxi.1.gz /usr/share/doc/moxi/README.md; do
+  [ -e "$f" ] || { echo "check-installed: $f is missing" >&2; exit 1; }
+done
+dpkg -s moxi | grep -q '^Status: install ok installed'
+"$moxi" --version | grep -q '^moxi '
+# The man page says what -h says (its flags, at least).
+man_text=$(zcat /usr/share/man/man1/moxi.1.gz | sed 's/\\-/-/g')
+for flag in $("$moxi" -h | grep -o -- '^-[A-Za-z-]*' | sort -u); do
+  grep -qF -- "$flag" <<<"$man_text" || { echo "check-installed: $flag not in the man page" >&2; exit 1; }
+done
+if command -v systemd-analyze >/dev/null; then
+  systemd-analyze verify /lib/systemd/system/moxi.service
+fi
+# The unit's options parse: moxi refuses bad ones at once.
+# shellcheck disable=SC1091
+. /etc/default/moxi
+[ -n "${MOXI_OPTS:-}" ]
+
+work=$(mktemp -d /tmp/moxi-installed.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# A port nothing listens on now (bash's /dev/tcp connect fails).
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return
+    fi
+  done
+}
+
+# Waits up to 10 s until 127.0.0.1:$1 accepts connections, while process
+# $2 lives.
+wait_port() {
+  for _ in $(seq 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# Starts a daemon until it holds its port (a neighbour may take a port
+# picked as free): $1 = name, then the command with PORT for the port.
+start_on_free_port() {
+  local name=$1 port pid
+  shift
+  for _ in 1 2 3; do
+    port=$(free_port)
+    "${@//PORT/$port}" >"$work/$name.log" 2>&1 &
+    pid=$!
+    if wait_port "$port" "$pid"; then
+      pids+=("$pid")
+      echo "$port"
+      return
+    fi
+    kill "$pid" 2>/dev/null || true
+  done
+  echo "check-installed: $name did not start: $(cat "$work/$name.log")" >&2
+  return 1
+}
+
+as_user=()
+[ "$(id -u)" != 0 ] || as_user=(-u root) # memcached refuses root without -u
+mc=$(start_on_free_port memcached memcached "${as_user[@]}" -U 0 -l 127.0.0.1 -p PORT -t 1 -m 16)
+admin=$(free_port)
+proxy=$(start_on_free_port moxi "$moxi" -l 127.0.0.1 -t 1 -z "PORT=127.0.0.1:$mc" --metrics "127.0.0.1:$admin")
+
+exec 3<>"/dev/tcp/127.0.0.1/$proxy"
+printf 'set pkg:a 0 0 5\r\nhello\r\nset pkg:b 7 0 3\r\nbye\r\nget pkg:a pkg:nokey pkg:b\r\nquit\r\n' >&3
+got=$(cat <&3)
+exec 3<&-
+want=$'STORED\r\nSTORED\r\nVALUE pkg:a 0 5\r\nhello\r\nVALUE pkg:b 7 3\r\nbye\r\nEND\r'
+if [ "$got" != "$want" ]; then
+  echo "check-installed: through the installed moxi got:" >&2
+  printf '%s\n' "$got" >&2
+  exit 1
+fi
+# The values are in memcached itself, not only in moxi.
+exec 3<>"/dev/tcp/127.0.0.1/$mc"
+printf 'get pkg:a\r\nquit\r\n' >&3
+direct=$(cat <&3)
+exec 3<&-
+[ "$direct" = $'VALUE pkg:a 0 5\r\nhello\r\nEND\r' ] || {
+  echo "check-installed: memcached holds: $direct" >&2
+  exit 1
+}
+# Ready: a config loaded and memcached up.
+exec 3<>"/dev/tcp/127.0.0.1/$admin"
+printf 'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n' >&3
+ready=$(cat <&3)
+exec 3<&-
+grep -q '^HTTP/1.1 200' <<<"$ready" || { echo "check-installed: /readyz: $ready" >&2; exit 1; }
+echo "check-installed: the installed moxi proxied set/get to memcached on port $mc; /readyz is 200"
+
+# The unit's default options, as the unit runs them (ports fixed there).
+port_of() { grep -o -- "$1" <<<"$MOXI_OPTS" | grep -o '[0-9]*$'; }
+dproxy=$(port_of '-z [0-9]*' || true)
+dadmin=$(port_of '--metrics [0-9.]*:[0-9]*' || true)
+busy=""
+for p in $dproxy $dadmin $(port_of '-p [0-9]*' || true); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then busy="$busy $p"; fi
+done
+if [ -n "$busy" ] || [ -z "$dproxy" ] || [ -z "$dadmin" ]; then
+  echo "check-installed: SKIPPED the default options (ports in use:${busy:- none}; options: $MOXI_OPTS)"
+  exit 0
+fi
+# shellcheck disable=SC2086 # MOXI_OPTS is split as systemd splits $MOXI_OPTS
+"$moxi" $MOXI_OPTS >"$work/default.log" 2>&1 &
+pid=$!
+pids+=("$pid")
+wait_port "$dadmin" "$pid" || { echo "check-installed: moxi $MOXI_OPTS: $(cat "$work/default.log")" >&2; exit 1; }
+wait_port "$dproxy" "$pid"
+exec 3<>"/dev/tcp/127.0.0.1/$dadmin"
+printf 'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n' >&3
+ready=$(cat <&3)
+exec 3<&-
+grep -q '^HTTP/1.1 200' <<<"$ready" || { echo "check-installed: default /readyz: $ready" >&2; exit 1; }
+exec 3<>"/dev/tcp/127.0.0.1/$dproxy"
+printf 'set pkg:d 0 0 2\r\nok\r\nget pkg:d\r\nquit\r\n' >&3
+got=$(cat <&3)
+exec 3<&-
+[ "$got" = $'STORED\r\nVALUE pkg:d 0 2\r\nok\r\nEND\r' ] || {
+  echo "check-installed: through the default options got: $got" >&2
+  exit 1
+}
+echo "check-installed: the default options ($MOXI_OPTS) serve set/get on port $dproxy; /readyz is 200"
