@@ -76,37 +76,39 @@ start_on_free_port() {
   return 1
 }
 
+# Sends $2 (with printf's escapes) to 127.0.0.1:$1 and prints the whole
+# answer (the peer closes after `quit` or an HTTP reply).
+talk() {
+  exec 3<>"/dev/tcp/127.0.0.1/$1"
+  printf '%b' "$2" >&3
+  cat <&3
+  exec 3<&-
+}
+
+# Fails, saying what $1 got, unless the answer $2 is $3.
+expect() {
+  [ "$2" = "$3" ] || { printf 'check-installed: %s got:\n%s\n' "$1" "$2" >&2; exit 1; }
+}
+
+# Fails unless the --metrics endpoint on port $1 answers /readyz with 200.
+expect_ready() {
+  local ready
+  ready=$(talk "$1" 'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n')
+  grep -q '^HTTP/1.1 200' <<<"$ready" || { echo "check-installed: /readyz on $1: $ready" >&2; exit 1; }
+}
+
 as_user=()
 [ "$(id -u)" != 0 ] || as_user=(-u root) # memcached refuses root without -u
 mc=$(start_on_free_port memcached memcached "${as_user[@]}" -U 0 -l 127.0.0.1 -p PORT -t 1 -m 16)
 admin=$(free_port)
 proxy=$(start_on_free_port moxi "$moxi" -l 127.0.0.1 -t 1 -z "PORT=127.0.0.1:$mc" --metrics "127.0.0.1:$admin")
 
-exec 3<>"/dev/tcp/127.0.0.1/$proxy"
-printf 'set pkg:a 0 0 5\r\nhello\r\nset pkg:b 7 0 3\r\nbye\r\nget pkg:a pkg:nokey pkg:b\r\nquit\r\n' >&3
-got=$(cat <&3)
-exec 3<&-
-want=$'STORED\r\nSTORED\r\nVALUE pkg:a 0 5\r\nhello\r\nVALUE pkg:b 7 3\r\nbye\r\nEND\r'
-if [ "$got" != "$want" ]; then
-  echo "check-installed: through the installed moxi got:" >&2
-  printf '%s\n' "$got" >&2
-  exit 1
-fi
+proxied=$(talk "$proxy" 'set pkg:a 0 0 5\r\nhello\r\nset pkg:b 7 0 3\r\nbye\r\nget pkg:a pkg:nokey pkg:b\r\nquit\r\n')
+expect "through the installed moxi" "$proxied" $'STORED\r\nSTORED\r\nVALUE pkg:a 0 5\r\nhello\r\nVALUE pkg:b 7 3\r\nbye\r\nEND\r'
 # The values are in memcached itself, not only in moxi.
-exec 3<>"/dev/tcp/127.0.0.1/$mc"
-printf 'get pkg:a\r\nquit\r\n' >&3
-direct=$(cat <&3)
-exec 3<&-
-[ "$direct" = $'VALUE pkg:a 0 5\r\nhello\r\nEND\r' ] || {
-  echo "check-installed: memcached holds: $direct" >&2
-  exit 1
-}
+expect "memcached direct" "$(talk "$mc" 'get pkg:a\r\nquit\r\n')" $'VALUE pkg:a 0 5\r\nhello\r\nEND\r'
 # Ready: a config loaded and memcached up.
-exec 3<>"/dev/tcp/127.0.0.1/$admin"
-printf 'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n' >&3
-ready=$(cat <&3)
-exec 3<&-
-grep -q '^HTTP/1.1 200' <<<"$ready" || { echo "check-installed: /readyz: $ready" >&2; exit 1; }
+expect_ready "$admin"
 echo "check-installed: the installed moxi proxied set/get to memcached on port $mc; /readyz is 200"
 
 # The unit's default options, as the unit runs them (ports fixed there).
@@ -127,17 +129,7 @@ pid=$!
 pids+=("$pid")
 wait_port "$dadmin" "$pid" || { echo "check-installed: moxi $MOXI_OPTS: $(cat "$work/default.log")" >&2; exit 1; }
 wait_port "$dproxy" "$pid"
-exec 3<>"/dev/tcp/127.0.0.1/$dadmin"
-printf 'GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n' >&3
-ready=$(cat <&3)
-exec 3<&-
-grep -q '^HTTP/1.1 200' <<<"$ready" || { echo "check-installed: default /readyz: $ready" >&2; exit 1; }
-exec 3<>"/dev/tcp/127.0.0.1/$dproxy"
-printf 'set pkg:d 0 0 2\r\nok\r\nget pkg:d\r\nquit\r\n' >&3
-got=$(cat <&3)
-exec 3<&-
-[ "$got" = $'STORED\r\nVALUE pkg:d 0 2\r\nok\r\nEND\r' ] || {
-  echo "check-installed: through the default options got: $got" >&2
-  exit 1
-}
+expect_ready "$dadmin"
+expect "through the default options" "$(talk "$dproxy" 'set pkg:d 0 0 2\r\nok\r\nget pkg:d\r\nquit\r\n')" \
+  $'STORED\r\nVALUE pkg:d 0 2\r\nok\r\nEND\r'
 echo "check-installed: the default options ($MOXI_OPTS) serve set/get on port $dproxy; /readyz is 200"

@@ -169,23 +169,13 @@ mod tests {
 
     #[test]
     fn classes_of_io_errors_and_problems() {
-        let e = |k| io::Error::from(k);
-        assert_eq!(
-            ErrorClass::of_connect(&e(io::ErrorKind::ConnectionRefused)),
-            ErrorClass::Refused
-        );
-        assert_eq!(
-            ErrorClass::of_connect(&e(io::ErrorKind::TimedOut)),
-            ErrorClass::Timeout
-        );
-        assert_eq!(
-            ErrorClass::of_connect(&e(io::ErrorKind::HostUnreachable)),
-            ErrorClass::ConnectFailed
-        );
-        assert_eq!(
-            ErrorClass::of_io(&e(io::ErrorKind::ConnectionReset)),
-            ErrorClass::ConnectionLost
-        );
+        use io::ErrorKind::{ConnectionRefused, ConnectionReset, HostUnreachable, TimedOut};
+        let connect = |k| ErrorClass::of_connect(&io::Error::from(k));
+        let classes = [ConnectionRefused, TimedOut, HostUnreachable].map(connect);
+        use ErrorClass::{ConnectFailed, Refused, Timeout};
+        assert_eq!(classes, [Refused, Timeout, ConnectFailed]);
+        let lost = ErrorClass::of_io(&io::Error::from(ConnectionReset));
+        assert_eq!(lost, ErrorClass::ConnectionLost);
         let wrong = Problem::WrongValue(3);
         assert_eq!(ErrorClass::from(&wrong), ErrorClass::WrongValue);
         let reply = Problem::ErrorReply("SERVER_ERROR x".into());
