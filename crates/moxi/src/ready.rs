@@ -29,19 +29,19 @@ pub struct Pools {
     pub gateway: Option<Arc<Gateway>>,
 }
 
-/// `Ok(())` when ready, else the reasons, one line each.
+/// `Ok(())` when ready, else the reasons, one line each (newline-ended).
 pub async fn check(pools: &Pools) -> Result<(), String> {
     if proxy::metrics::config_version() == 0 {
-        return Err("no configuration loaded yet".into());
+        return Err("no configuration loaded yet\n".into());
     }
     let mut named: Vec<(String, Arc<PoolShared>)> = pools.fixed.clone();
     if let Some(g) = &pools.gateway {
         if g.config_version() == 0 {
-            return Err("waiting for the first REST configuration".into());
+            return Err("waiting for the first REST configuration\n".into());
         }
         let names = g.bucket_names();
         if names.is_empty() {
-            return Err("the REST configuration names no bucket".into());
+            return Err("the REST configuration names no bucket\n".into());
         }
         for name in names {
             if let Some(pool) = g.bucket(&name) {

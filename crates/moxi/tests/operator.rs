@@ -136,6 +136,34 @@ fn healthz_is_alive_and_readyz_says_why_with_every_server_down() {
 }
 
 #[test]
+fn readyz_waits_for_the_first_rest_configuration() {
+    // The REST server is a port nothing listens on: no config ever comes.
+    let ports = common::free_ports(3);
+    let (listen_port, dead_port, admin_port) = (ports[0], ports[1], ports[2]);
+    let admin = common::local(admin_port);
+    let args = [
+        "-l".to_string(),
+        "127.0.0.1".into(),
+        "-t".into(),
+        "1".into(),
+        "-Z".into(),
+        format!("port_listen={listen_port}"),
+        "-z".into(),
+        format!("url=http://127.0.0.1:{dead_port}/pools/default/bucketsStreaming/default"),
+        "--metrics".into(),
+        admin.to_string(),
+    ];
+    let _moxi =
+        testkit::ChildServer::spawn(common::MOXI, args, common::local(listen_port)).unwrap();
+    common::wait_accepting(admin);
+    assert_eq!(http_get(admin, "/healthz"), (200, "alive\n".into()));
+    assert_eq!(
+        http_get(admin, "/readyz"),
+        (503, "no configuration loaded yet\n".into())
+    );
+}
+
+#[test]
 fn readyz_is_ready_with_a_server_up() {
     let (target, _) = live_page();
     assert_eq!(http_get(target.admin, "/readyz"), (200, "ready\n".into()));
