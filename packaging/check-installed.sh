@@ -57,7 +57,9 @@ wait_port() {
 }
 
 # Starts a daemon until it holds its port (a neighbour may take a port
-# picked as free): $1 = name, then the command with PORT for the port.
+# picked as free): $1 = name, then the command with PORT for the port. Sets
+# $started to the port; the process joins $pids (so no command substitution:
+# it would keep the pid in a subshell).
 start_on_free_port() {
   local name=$1 port pid
   shift
@@ -65,15 +67,15 @@ start_on_free_port() {
     port=$(free_port)
     "${@//PORT/$port}" >"$work/$name.log" 2>&1 &
     pid=$!
+    pids+=("$pid")
     if wait_port "$port" "$pid"; then
-      pids+=("$pid")
-      echo "$port"
+      started=$port
       return
     fi
     kill "$pid" 2>/dev/null || true
   done
   echo "check-installed: $name did not start: $(cat "$work/$name.log")" >&2
-  return 1
+  exit 1
 }
 
 # Sends $2 (with printf's escapes) to 127.0.0.1:$1 and prints the whole
@@ -99,9 +101,11 @@ expect_ready() {
 
 as_user=()
 [ "$(id -u)" != 0 ] || as_user=(-u root) # memcached refuses root without -u
-mc=$(start_on_free_port memcached memcached "${as_user[@]}" -U 0 -l 127.0.0.1 -p PORT -t 1 -m 16)
+start_on_free_port memcached memcached "${as_user[@]}" -U 0 -l 127.0.0.1 -p PORT -t 1 -m 16
+mc=$started
 admin=$(free_port)
-proxy=$(start_on_free_port moxi "$moxi" -l 127.0.0.1 -t 1 -z "PORT=127.0.0.1:$mc" --metrics "127.0.0.1:$admin")
+start_on_free_port moxi "$moxi" -l 127.0.0.1 -t 1 -z "PORT=127.0.0.1:$mc" --metrics "127.0.0.1:$admin"
+proxy=$started
 
 proxied=$(talk "$proxy" 'set pkg:a 0 0 5\r\nhello\r\nset pkg:b 7 0 3\r\nbye\r\nget pkg:a pkg:nokey pkg:b\r\nquit\r\n')
 expect "through the installed moxi" "$proxied" $'STORED\r\nSTORED\r\nVALUE pkg:a 0 5\r\nhello\r\nVALUE pkg:b 7 3\r\nbye\r\nEND\r'
