@@ -88,7 +88,6 @@ impl VbucketConfig {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use crate::error::VbucketError;
     use crate::vbucket::{NodeLocator, VbucketConfig};

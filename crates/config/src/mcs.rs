@@ -130,7 +130,6 @@ impl fmt::Display for McsOpts {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

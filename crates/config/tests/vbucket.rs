@@ -1,7 +1,6 @@
 //! vBucket JSON: the envelope, `$HOST`, every libvbucket error text, and the
 //! `{"buckets":[...]}` REST body.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![cfg(test)] // a test crate: clippy.toml lets its helpers unwrap too
 
 use config::{parse_rest_body, NodeLocator, VbucketConfig, VbucketError};
 use routing::Server;

@@ -1,8 +1,6 @@
 //! Behaviour tests against memcached 1.6.18's observable semantics. Time is
 //! a [`ManualClock`]; nothing sleeps.
 
-#![allow(clippy::unwrap_used)]
-
 mod arith;
 mod concurrency;
 mod eviction;

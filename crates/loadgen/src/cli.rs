@@ -287,7 +287,6 @@ fn parse_compare(args: &[String]) -> Result<CompareConfig, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::workload::Protocol;

@@ -79,7 +79,6 @@ pub fn split(rate: f64, conns: &[usize]) -> Vec<Schedule> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -287,7 +287,6 @@ pub fn escape(s: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::csv::tests::row;

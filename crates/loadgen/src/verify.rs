@@ -195,7 +195,6 @@ impl Verifier {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use bytes::Bytes;
     use protocol::{ErrorKind, Key, Value};

@@ -200,7 +200,6 @@ fn reply_limits(value_size: usize) -> Limits {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

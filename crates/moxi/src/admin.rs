@@ -1,7 +1,7 @@
 //! The operator's HTTP endpoint (`--metrics ADDR:PORT`, off by default):
 //! `GET /metrics` in Prometheus text format, `GET /healthz` (200 while the
 //! process answers at all: liveness) and `GET /readyz` (200 when a config is
-//! loaded and every pool has a server up, 503 with the reasons otherwise;
+//! loaded and every bucket has a server up, 503 with the reasons otherwise;
 //! see [`crate::ready`]).
 //!
 //! Deliberately tiny: one request per connection, `Connection: close`.
@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use server::listener::ConnLimit;
+use runtime::listener::ConnLimit;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -19,8 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct Sources {
     /// Client connections of the whole process.
     pub conns: Arc<ConnLimit>,
-    /// The pools `/readyz` checks.
-    pub pools: crate::ready::Pools,
+    /// The buckets `/readyz` checks.
+    pub buckets: crate::ready::Buckets,
 }
 
 /// A running endpoint.
@@ -99,7 +99,7 @@ async fn route(
     match path.split('?').next().unwrap_or("") {
         "/metrics" => ("200 OK", "text/plain; version=0.0.4", render(sources)),
         "/healthz" => ("200 OK", "text/plain", "alive\n".into()),
-        "/readyz" => match crate::ready::check(&sources.pools).await {
+        "/readyz" => match crate::ready::check(&sources.buckets).await {
             Ok(()) => ("200 OK", "text/plain", "ready\n".into()),
             Err(why) => ("503 Service Unavailable", "text/plain", why),
         },
@@ -115,7 +115,7 @@ async fn route(
 pub fn render(sources: &Sources) -> String {
     use std::fmt::Write;
     let mut out = String::with_capacity(8 * 1024);
-    proxy::metrics::render(&mut out);
+    proxy::stats::metrics::render(&mut out);
     let c = &sources.conns;
     let _ = writeln!(
         out,

@@ -104,7 +104,6 @@ impl Log for Logger {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

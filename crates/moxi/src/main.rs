@@ -91,7 +91,7 @@ fn main() -> ExitCode {
     signals.wait_for_stop(opts.exit_on_stdin_close);
     log::info!("stopping: no new connections, draining the open ones");
     running.stop_listening();
-    server::shutdown::begin_drain();
+    runtime::shutdown::begin_drain();
     running.wait_drained(DRAIN_DEADLINE);
     ExitCode::SUCCESS
 }

@@ -1,7 +1,7 @@
 //! `/readyz`: whether this process can serve its clients now. Ready means
-//! a configuration is loaded and every pool (each static `-z` pool, each
+//! a configuration is loaded and every bucket (each static `-z` port, each
 //! REST bucket) has at least one server up; otherwise the answer says which
-//! pool is not and why.
+//! bucket is not and why.
 //!
 //! A server counts as up when the proxy has not marked it down and either
 //! holds a connection to it or a connect made for the check succeeds within
@@ -13,29 +13,29 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use proxy::gateway::Gateway;
-use proxy::PoolShared;
+use proxy::buckets::Gateway;
+use proxy::Bucket;
 
 /// How long the check waits for a connect to a server with no open
 /// connection.
 pub const CONNECT_CHECK: Duration = Duration::from_millis(300);
 
-/// The pools the check looks at.
+/// The buckets the check looks at.
 #[derive(Default)]
-pub struct Pools {
-    /// Static `-z` pools, named by their port.
-    pub fixed: Vec<(String, Arc<PoolShared>)>,
+pub struct Buckets {
+    /// Static `-z` buckets, named by their port.
+    pub fixed: Vec<(String, Arc<Bucket>)>,
     /// REST mode's buckets.
     pub gateway: Option<Arc<Gateway>>,
 }
 
 /// `Ok(())` when ready, else the reasons, one line each (newline-ended).
-pub async fn check(pools: &Pools) -> Result<(), String> {
-    if proxy::metrics::config_version() == 0 {
+pub async fn check(buckets: &Buckets) -> Result<(), String> {
+    if proxy::stats::metrics::config_version() == 0 {
         return Err("no configuration loaded yet\n".into());
     }
-    let mut named: Vec<(String, Arc<PoolShared>)> = pools.fixed.clone();
-    if let Some(g) = &pools.gateway {
+    let mut named: Vec<(String, Arc<Bucket>)> = buckets.fixed.clone();
+    if let Some(g) = &buckets.gateway {
         if g.config_version() == 0 {
             return Err("waiting for the first REST configuration\n".into());
         }
@@ -44,14 +44,14 @@ pub async fn check(pools: &Pools) -> Result<(), String> {
             return Err("the REST configuration names no bucket\n".into());
         }
         for name in names {
-            if let Some(pool) = g.bucket(&name) {
-                named.push((format!("bucket {name}"), pool));
+            if let Some(bucket) = g.bucket(&name) {
+                named.push((format!("bucket {name}"), bucket));
             }
         }
     }
     let mut why = String::new();
-    for (name, pool) in &named {
-        if let Err(e) = pool_ready(pool).await {
+    for (name, bucket) in &named {
+        if let Err(e) = bucket_ready(bucket).await {
             why.push_str(&format!("{name}: {e}\n"));
         }
     }
@@ -62,9 +62,9 @@ pub async fn check(pools: &Pools) -> Result<(), String> {
     }
 }
 
-/// Whether one pool has a server up; the error lists what was tried.
-async fn pool_ready(pool: &PoolShared) -> Result<(), String> {
-    let topo = pool.topology();
+/// Whether one bucket has a server up; the error lists what was tried.
+async fn bucket_ready(bucket: &Bucket) -> Result<(), String> {
+    let topo = bucket.topology();
     if let Some(why) = topo.unserved() {
         return Err(format!("no servers ({why:?})"));
     }

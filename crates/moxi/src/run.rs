@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use config::{Behaviors, Cluster, PoolServers, RestConfig};
 use protocol::Limits;
-use proxy::gateway::Gateway;
-use proxy::rest::{WatchOptions, Watcher};
-use proxy::PoolShared;
-use server::listener::{ConnLimit, Listener};
-use server::runtime::Workers;
+use proxy::buckets::watch::{WatchOptions, Watcher};
+use proxy::buckets::Gateway;
+use proxy::Bucket;
+use runtime::listener::{ConnLimit, Listener};
+use runtime::workers::Workers;
 use server::Server;
 
 use crate::cli::Options;
@@ -18,7 +18,7 @@ use crate::cli::Options;
 /// Everything that must stay alive while moxi runs.
 pub struct Running {
     /// Proxy listeners, one per static `-z` pool.
-    pub proxies: Vec<(Listener, Arc<PoolShared>)>,
+    pub proxies: Vec<(Listener, Arc<Bucket>)>,
     /// REST mode: the buckets' listener, their gateway and the config
     /// watcher.
     pub gateway: Option<(Listener, Arc<Gateway>, Watcher)>,
@@ -111,7 +111,7 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
     let limits = Limits::default().with_max_value_len(settings.item_size_max);
     // Checked even without -z, so a bad -Z never goes unnoticed.
     let b = behaviors(opts)?;
-    let mut main = proxy::stats_proxy::MainInfo {
+    let mut main = proxy::stats::proxy::MainInfo {
         nthreads: settings.threads,
         settings: stat_pairs(server::stats::settings_of(&settings, settings.port)),
         ..Default::default()
@@ -160,11 +160,11 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
         let read = s.stats_reader();
         main.embedded = Some(Box::new(move || stat_pairs(read())));
     }
-    proxy::stats_proxy::set_main(main);
+    proxy::stats::proxy::set_main(main);
     if gateway.is_none() {
         // Static topologies are loaded now: the process is ready. In REST
         // mode the gateway counts each applied config instead.
-        proxy::metrics::bump_config_version();
+        proxy::stats::metrics::bump_config_version();
     }
     let admin = match opts.metrics {
         Some(addr) => Some(
@@ -172,7 +172,7 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
                 addr,
                 crate::admin::Sources {
                     conns: conns.clone(),
-                    pools: ready_pools(&proxies, &gateway),
+                    buckets: ready_buckets(&proxies, &gateway),
                 },
             )
             .map_err(|e| {
@@ -193,19 +193,19 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
     })
 }
 
-/// The pools `/readyz` checks: static ones named by their port.
-fn ready_pools(
-    proxies: &[(Listener, Arc<PoolShared>)],
+/// The buckets `/readyz` checks: static ones named by their port.
+fn ready_buckets(
+    proxies: &[(Listener, Arc<Bucket>)],
     gateway: &Option<(Listener, Arc<Gateway>, Watcher)>,
-) -> crate::ready::Pools {
+) -> crate::ready::Buckets {
     let fixed = proxies
         .iter()
-        .map(|(listener, pool)| {
+        .map(|(listener, bucket)| {
             let port = listener.local_addrs().first().map_or(0, |a| a.port());
-            (format!("pool {port}"), pool.clone())
+            (format!("port {port}"), bucket.clone())
         })
         .collect();
-    crate::ready::Pools {
+    crate::ready::Buckets {
         fixed,
         gateway: gateway.as_ref().map(|(_, g, _)| g.clone()),
     }
@@ -232,16 +232,16 @@ fn static_pool(
     port: u16,
     servers: &PoolServers,
     b: &Behaviors,
-) -> Result<(Listener, Arc<PoolShared>), StartError> {
+) -> Result<(Listener, Arc<Bucket>), StartError> {
     let topo = match servers {
-        PoolServers::List(s) => proxy::build::hashed(s, b),
-        PoolServers::Vbucket(cfg) => proxy::build::bucket(cfg, b),
+        PoolServers::List(s) => proxy::topology::build::hashed(s, b),
+        PoolServers::Vbucket(cfg) => proxy::topology::build::bucket(cfg, b),
     }
     .map_err(|e| StartError(format!("ERROR: port {port}: {e}")))?;
-    let shared = PoolShared::new(topo, ctx.limits);
+    let shared = Bucket::new(topo, ctx.limits);
     // moxi names every static pool `default`.
     shared.set_label(port, "default");
-    let starts = &proxy::stats_proxy::main_stats().stat_proxy_starts;
+    let starts = &proxy::stats::proxy::main_stats().stat_proxy_starts;
     starts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let addrs = listen_addrs(ctx.listen, port);
     let workers = ctx.workers.clone();
@@ -274,7 +274,7 @@ fn rest_gateway(
     for w in &rest.warnings {
         log::warn!("{w}");
     }
-    let watcher = proxy::rest::spawn(
+    let watcher = proxy::buckets::watch::spawn(
         gateway.clone(),
         rest.urls.clone(),
         credentials,

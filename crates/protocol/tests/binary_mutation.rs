@@ -3,6 +3,7 @@
 //! seeds, and every mutant goes through the fuzz entry points (which check
 //! split invariance, bounded buffering and round trips). Deterministic, so a
 //! failure reproduces; `BINARY_MUTATIONS=N` runs N mutants per seed.
+#![cfg(test)] // a test crate: clippy.toml lets its helpers unwrap too
 
 use protocol::binary::fuzz::{fuzz_request_decoder, fuzz_response_decoder};
 

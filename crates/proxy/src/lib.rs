@@ -1,45 +1,43 @@
-//! The proxy: upstream sessions ([`session`]), per-worker downstream
-//! connections ([`downstream`], [`pool`], [`auth`]), forwarding, fan-out
-//! and merge ([`forward`], [`keyed`], [`merge`], [`translate`]), the
-//! mapping of failures to client replies ([`error`]), topologies built from
-//! configuration ([`build`]), REST buckets ([`gateway`]) and their config
-//! watcher ([`rest`]), the proxy's counters ([`stats`], [`timings`],
-//! [`metrics`]) and `stats proxy` ([`stats_proxy`]), server health and
-//! ejection ([`health`], [`eject`]), the wait queues ([`gate`]), and the
-//! front cache, key stats and optimize_set ([`features`]).
+//! The proxy: memcached clients in, memcached servers out. It owns no wire
+//! format (that is `protocol`), no placement math (that is `routing`) and no
+//! cache (it does not depend on `engine`); it runs on `runtime`'s workers.
 //!
-//! It owns no wire format (that is `protocol`) and no placement math (that
-//! is `routing`); it reuses the worker threads and listeners of `server`.
+//! # Layout
+//! The folders follow a request, in the order it meets them:
+//! - [`session`]: one client connection: read, decode, answer in order;
+//! - [`dispatch`]: what a command does: keyed commands to their server
+//!   (`keyed`), multi-gets split and merged, broadcasts (`merge` for
+//!   `stats`), local answers; `direct` is the one-reply fast case;
+//! - [`admission`]: the wait queue (`downstream_max`) and each server's
+//!   request budget (`downstream_conn_pipeline`);
+//! - [`translate`]: a binary client's commands to an ascii server (b2a);
+//! - [`downstream`]: connections to servers (`pool`: a worker's connections
+//!   by server), request bytes (`wire`), reply matching, SASL (`auth`);
+//! - [`error`]: why a request failed, and the one place a failure becomes
+//!   the client's reply;
+//! - [`topology`]: the snapshot a request is routed with, and its building
+//!   from configuration (`build`);
+//! - [`buckets`]: the REST configuration's buckets and their watcher (`watch`);
+//! - [`features`]: front cache, key stats, optimize_set;
+//! - [`health`]: server health, probes, ejection from the ring;
+//! - [`stats`]: counters and their views: `stats proxy`, timings, Prometheus;
+//! - [`clock`]: the injected clock the features read.
+//!
+//! A [`Bucket`] is what the clients of one port (or of one REST bucket) are
+//! routed with: its current topology, swapped on reload.
 
-pub mod auth;
-pub mod build;
+pub(crate) mod admission;
+pub mod buckets;
 pub mod clock;
-pub mod direct;
-pub mod downstream;
-pub mod eject;
-pub mod error;
-mod featuremetrics;
+pub(crate) mod dispatch;
+pub(crate) mod downstream;
+pub(crate) mod error;
 pub mod features;
-pub mod forward;
-pub mod frontcache;
-pub mod gate;
-pub mod gateway;
 pub mod health;
-pub mod keyed;
-pub mod keystats;
-pub mod merge;
-pub mod metrics;
-pub mod ops_metrics;
-pub mod optimize;
-pub mod pool;
-pub mod rest;
-pub mod session;
+pub(crate) mod session;
 pub mod stats;
-pub mod stats_proxy;
-pub mod timings;
 pub mod topology;
-pub mod translate;
-mod wire;
+pub(crate) mod translate;
 
 use std::io;
 use std::net::SocketAddr;
@@ -47,16 +45,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use protocol::Limits;
-use server::listener::{ConnLimit, Handler, Listener};
-use server::runtime::Workers;
+use runtime::listener::{ConnLimit, Handler, Listener};
+use runtime::workers::Workers;
 
-use crate::gateway::Gateway;
+use crate::buckets::Gateway;
 use crate::session::Front;
 use crate::stats::PoolRuntime;
 use crate::topology::Topology;
 
 /// State shared by every client of one proxy port.
-pub struct PoolShared {
+pub struct Bucket {
     topology: RwLock<Arc<Topology>>,
     /// Client-side decoder limits.
     pub limits: Limits,
@@ -65,10 +63,10 @@ pub struct PoolShared {
     label: RwLock<Option<(u16, String)>>,
 }
 
-impl PoolShared {
+impl Bucket {
     /// A pool with its first topology.
-    pub fn new(topology: Topology, limits: Limits) -> Arc<PoolShared> {
-        Arc::new(PoolShared {
+    pub fn new(topology: Topology, limits: Limits) -> Arc<Bucket> {
+        Arc::new(Bucket {
             topology: RwLock::new(Arc::new(topology)),
             limits,
             affinity: AtomicUsize::new(0),
@@ -81,12 +79,12 @@ impl PoolShared {
     pub fn set_label(self: &Arc<Self>, port: u16, name: &str) {
         let mut label = self.label.write().unwrap_or_else(|p| p.into_inner());
         if label.is_none() {
-            stats_proxy::register(self);
+            stats::proxy::register(self);
         }
         *label = Some((port, name.to_owned()));
     }
 
-    /// The `(port, name)` given by [`PoolShared::set_label`].
+    /// The `(port, name)` given by [`Bucket::set_label`].
     pub fn label(&self) -> Option<(u16, String)> {
         self.label.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -129,7 +127,7 @@ pub fn listen(
     backlog: u32,
     workers: Arc<Workers>,
     conns: Arc<ConnLimit>,
-    shared: Arc<PoolShared>,
+    shared: Arc<Bucket>,
 ) -> io::Result<Listener> {
     listen_front(addrs, backlog, workers, conns, Front::Pool(shared))
 }

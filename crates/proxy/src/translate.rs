@@ -13,9 +13,9 @@ use protocol::{
     Value,
 };
 
+use crate::dispatch::{normalize, send};
 use crate::downstream::DownRequest;
 use crate::error::{failure_reply, ClientProtocol, DownError};
-use crate::forward::{normalize, send};
 use crate::topology::Topology;
 
 /// Binary incr/decr with an initial value, to an ascii server: ascii has no

@@ -1,5 +1,5 @@
 //! Key stats and optimize_set through a running proxy.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // a test crate: clippy.toml lets its helpers unwrap too
 
 mod common;
 
@@ -15,7 +15,7 @@ use proxy::features::Features;
 use testkit::mock::{empty_cache_ascii_reply, MockServer, Received};
 
 fn proxy(addrs: &[SocketAddr], b: &Behaviors) -> (Proxy, Arc<ManualClock>) {
-    let mut topo = proxy::build::hashed(&servers_of(addrs), b).unwrap();
+    let mut topo = proxy::topology::build::hashed(&servers_of(addrs), b).unwrap();
     let (clock, hand) = Clock::manual();
     topo.features = Arc::new(Features::new(b, clock));
     (common::start(topo), hand)
@@ -171,7 +171,7 @@ fn optimize_set_answers_before_the_server_and_keeps_order() {
     c.expect(b"STORED\r\n");
     assert_eq!(p.shared.topology().features.tot_optimize_sets(), 1);
     let mut metrics = String::new();
-    proxy::metrics::render(&mut metrics);
+    proxy::stats::metrics::render(&mut metrics);
     let total = metrics
         .lines()
         .find_map(|l| l.strip_prefix("moxi_optimize_sets_total "))

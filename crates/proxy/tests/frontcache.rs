@@ -1,7 +1,7 @@
 //! The front cache against real memcached servers, updated behind the
 //! proxy's back to tell a cached answer from a fresh one. The cache reads
 //! a manual clock: lifespans pass without sleeping.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // a test crate: clippy.toml lets its helpers unwrap too
 
 mod common;
 
@@ -34,7 +34,7 @@ fn behaviors(protocol: DownstreamProtocol, max: u32, spec: &str, unspec: &str) -
 
 /// A proxy over `addrs` built from `b`, its features on a manual clock.
 fn proxy(addrs: &[SocketAddr], b: &Behaviors) -> (Proxy, Arc<ManualClock>) {
-    let mut topo = proxy::build::hashed(&servers_of(addrs), b).unwrap();
+    let mut topo = proxy::topology::build::hashed(&servers_of(addrs), b).unwrap();
     let (clock, hand) = Clock::manual();
     topo.features = Arc::new(Features::new(b, clock));
     (common::start(topo), hand)
@@ -238,13 +238,13 @@ fn reloads_keep_the_cache_when_configured_the_same() {
     get(&mut c, "get", &["k"]);
     set(&mut direct, "k", "new");
     p.shared
-        .replace_topology(proxy::build::hashed(&servers_of(&addrs), &b).unwrap());
+        .replace_topology(proxy::topology::build::hashed(&servers_of(&addrs), &b).unwrap());
     assert_eq!(get(&mut c, "get", &["k"]), ["k=old"]);
     let other = Behaviors {
         front_cache_max: 11,
         ..b
     };
     p.shared
-        .replace_topology(proxy::build::hashed(&servers_of(&addrs), &other).unwrap());
+        .replace_topology(proxy::topology::build::hashed(&servers_of(&addrs), &other).unwrap());
     assert_eq!(get(&mut c, "get", &["k"]), ["k=new"]);
 }

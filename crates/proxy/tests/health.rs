@@ -3,7 +3,7 @@
 //! marked down and its requests fail at once; a probe brings it back as
 //! soon as it answers (within a second, with the default behaviors); with
 //! `eject_hosts=true` its keys go to the other servers meanwhile.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // a test crate: clippy.toml lets its helpers unwrap too
 
 mod common;
 
@@ -46,7 +46,7 @@ fn a_killed_server_fails_fast_and_returns_within_a_second_of_its_restart() {
     }
     let mut mc = common::memcacheds(1).remove(0);
     let b = Behaviors::default();
-    let topo = proxy::build::hashed(&common::servers_of(&[mc.addr()]), &b).unwrap();
+    let topo = proxy::topology::build::hashed(&common::servers_of(&[mc.addr()]), &b).unwrap();
     let health: Arc<ServerHealth> = topo.health[0].clone();
     let p = common::start(topo);
     let mut c = Client::connect(p.addr());
@@ -86,7 +86,7 @@ fn with_eject_hosts_a_down_servers_keys_go_elsewhere_until_it_returns() {
         eject_hosts: true,
         ..Behaviors::default()
     };
-    let topo = proxy::build::hashed(&common::servers_of(&addrs), &b).unwrap();
+    let topo = proxy::topology::build::hashed(&common::servers_of(&addrs), &b).unwrap();
     let keys = common::key_per_server(&topo, "ej");
     let health = topo.health[1].clone();
     let p = common::start(topo);
@@ -120,7 +120,7 @@ fn a_server_that_never_answers_is_probed_not_retried_by_traffic() {
         connect_max_errors: 2,
         ..Behaviors::default()
     };
-    let topo = proxy::build::hashed(&common::servers_of(&[nobody]), &b).unwrap();
+    let topo = proxy::topology::build::hashed(&common::servers_of(&[nobody]), &b).unwrap();
     let health = topo.health[0].clone();
     let p = common::start(topo);
     let mut c = Client::connect(p.addr());

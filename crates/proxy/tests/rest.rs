@@ -5,7 +5,7 @@
 //! JSON is refused and the old config stays; a config before a broken
 //! chunk still applies; stalls, closed streams and 401s are survived with
 //! retries and backoff.
-#![allow(clippy::unwrap_used)]
+#![cfg(test)] // a test crate: clippy.toml lets its helpers unwrap too
 
 mod common;
 
@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 use common::nodes::Node;
 use common::{bucket_json, Client};
 use config::{Behaviors, DefaultBucket, HttpUrl};
-use proxy::gateway::Gateway;
-use proxy::rest::{WatchOptions, Watcher};
+use proxy::buckets::watch::{WatchOptions, Watcher};
+use proxy::buckets::Gateway;
 use testkit::rest_server::{Feed, RestConn, RestServer};
 
 const DELIM: &str = "\n\n\n\n";
@@ -38,7 +38,8 @@ fn watch(urls: &[String], creds: Option<(&str, &str)>) -> (Arc<Gateway>, Watcher
     let g = Gateway::new(DefaultBucket::First, protocol::Limits::default());
     let urls: Vec<HttpUrl> = urls.iter().map(|u| HttpUrl::parse(u).unwrap()).collect();
     let creds = creds.map(|(u, p)| (u.to_owned(), p.to_owned()));
-    let w = proxy::rest::spawn(g.clone(), urls, creds, Behaviors::default(), options()).unwrap();
+    let w = proxy::buckets::watch::spawn(g.clone(), urls, creds, Behaviors::default(), options())
+        .unwrap();
     (g, w)
 }
 

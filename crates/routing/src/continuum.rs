@@ -165,7 +165,6 @@ fn push_md5_points(points: &mut Vec<(u32, u32)>, base: &str, names: u32, index: 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

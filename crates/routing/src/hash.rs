@@ -127,7 +127,6 @@ impl FromStr for HashFn {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -11,11 +11,11 @@ use protocol::{ascii, binary, Command, Limits, Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::buffers;
 use crate::execute::{self, execute, too_large, Flow};
-use crate::listener::{ConnGuard, ConnLimit};
 use crate::settings::{Binding, Settings};
 use crate::stats::{ServerStats, StatsSources};
+use runtime::buffers;
+use runtime::listener::{ConnGuard, ConnLimit};
 
 /// Write buffer size past which replies are flushed before decoding more.
 const WRITE_HIGH_WATER: usize = 256 * 1024;
@@ -55,13 +55,13 @@ enum Decoder {
 
 /// Serves one connection until the client leaves, quits or breaks the protocol.
 pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard) {
-    // Buffers are held only while bytes are in them (`crate::buffers`), so
+    // Buffers are held only while bytes are in them (`runtime::buffers`), so
     // an idle client costs little.
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
     let mut decoder: Option<Decoder> = None;
-    let mut drain = std::pin::pin!(crate::shutdown::drained());
-    let mut draining = crate::shutdown::draining();
+    let mut drain = std::pin::pin!(runtime::shutdown::drained());
+    let mut draining = runtime::shutdown::draining();
     loop {
         if draining && rbuf.is_empty() {
             // Draining and between requests: nothing is lost by closing now.

@@ -1,17 +1,18 @@
-//! The async side of moxi: worker threads ([`runtime`]), listening sockets
-//! and the connection limit ([`listener`]), and the embedded
-//! memcached-compatible server ([`conn`], [`execute`], [`stats`]).
+//! The embedded memcached-compatible server (`moxi -p`), on the worker
+//! threads and listeners of `runtime`.
 //!
-//! This crate owns sockets and tasks. It must not parse wire formats itself
-//! (that is `protocol`) nor store items (that is `engine`).
+//! # Layout
+//! - [`conn`]: one client connection: read, decode, execute, write;
+//! - [`execute`]: a decoded request against the engine, to its reply;
+//! - [`settings`]: memcached's command-line settings as the server uses them;
+//! - [`stats`]: the server's counters and the `stats` groups.
+//!
+//! It must not parse wire formats itself (that is `protocol`) nor store
+//! items (that is `engine`).
 
-pub mod buffers;
 pub mod conn;
 pub mod execute;
-pub mod listener;
-pub mod runtime;
 pub mod settings;
-pub mod shutdown;
 pub mod stats;
 
 use std::io;
@@ -23,10 +24,10 @@ use engine::{Clock, Engine, SystemClock};
 use protocol::Limits;
 
 use crate::conn::Shared;
-use crate::listener::{ConnLimit, Handler, Listener};
-use crate::runtime::Workers;
 use crate::settings::Settings;
 use crate::stats::ServerStats;
+use runtime::listener::{ConnLimit, Handler, Listener};
+use runtime::workers::Workers;
 
 /// A running embedded server.
 pub struct Server {

@@ -12,9 +12,9 @@ use bytes::Bytes;
 use engine::Engine;
 use protocol::Response;
 
-use crate::listener::ConnLimit;
-use crate::runtime::worker_index;
 use crate::settings::Settings;
+use runtime::listener::ConnLimit;
+use runtime::workers::worker_index;
 
 /// The version we report: memcached's protocol level, then ours.
 pub const VERSION: &str = concat!("1.6.18-moxi-", env!("CARGO_PKG_VERSION"));

@@ -101,7 +101,6 @@ fn default_moxi() -> PathBuf {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use testkit::topology::Shape;
 

@@ -97,7 +97,6 @@ pub fn garbage(n: u64) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use bytes::BytesMut;
     use protocol::{ascii, binary, Limits};

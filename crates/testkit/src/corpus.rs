@@ -241,7 +241,6 @@ fn validate(conv: &Conversation) -> Result<(), String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -241,7 +241,6 @@ fn number<T: TryFrom<u64>>(text: &str) -> Result<T, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

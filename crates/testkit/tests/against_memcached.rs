@@ -1,6 +1,7 @@
 //! The test kit proven against memcached itself: every corpus conversation
 //! gives the same normalized transcript on two fresh memcached instances and
 //! meets its file's expectations; EOF flushes every reply; memccapable passes.
+#![cfg(test)] // a test crate: clippy.toml lets its helpers unwrap too
 
 use std::net::SocketAddr;
 use std::time::Instant;

@@ -1,7 +1,7 @@
 //! The golden vectors (from `testkit::vectors`) plus pure file readers for
 //! the `./file` forms.
 
-#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unused_imports)]
 
 use std::io;
 

@@ -217,7 +217,6 @@ pub fn expand_template(template: &str, port: u16, backends: &[u16]) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -221,7 +221,6 @@ pub fn cpu_table(runs: &[Measured]) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::csv::tests::row;

@@ -1,6 +1,6 @@
 //! Shared set-up for tests of the moxi binary: real memcached downstreams,
 //! moxi child processes on free ports, and readiness by connect-retry.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};

@@ -190,7 +190,6 @@ fn assert_response_round_trip(resp: &Response) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

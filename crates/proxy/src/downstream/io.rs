@@ -36,7 +36,9 @@ async fn open(conn: &Conn, counters: &crate::stats::ProxyStats) -> Option<TcpStr
     let _ = stream.set_nodelay(true);
     if let Some(auth) = &conn.auth {
         let timeout = conn.timeouts.auth;
-        if let Err(e) = crate::auth::handshake(&mut stream, auth, timeout, counters).await {
+        if let Err(e) =
+            crate::downstream::auth::handshake(&mut stream, auth, timeout, counters).await
+        {
             log::warn!(
                 "downstream {}: authentication as {:?} failed: {e}",
                 conn.addr,

@@ -9,9 +9,9 @@ use bytes::BytesMut;
 use protocol::{Key, List, Response, Status};
 
 use super::{DownRequest, Slot, State};
+use crate::downstream::wire::{encode_ascii, encode_binary, with_wire_exptimes, Expect};
 use crate::error::DownError;
 use crate::topology::DownstreamProtocol;
-use crate::wire::{encode_ascii, encode_binary, with_wire_exptimes, Expect};
 
 /// One request on the connection, awaiting its reply frames.
 pub(super) struct Pending {

@@ -13,7 +13,7 @@
 //!
 //! Every request sent here is loud, so each gets at least one reply frame:
 //! quiet and noreply semantics are applied upstream, which keeps matching
-//! exact. A connection with credentials authenticates ([`crate::auth`])
+//! exact. A connection with credentials authenticates ([`crate::downstream::auth`])
 //! before its writer starts; a failed handshake is a connect error.
 //!
 //! `downstream_timeout` is a deadline per request, kept in the queue and
@@ -21,6 +21,10 @@
 //! past its deadline fails with [`DownError::Timeout`] and retires the
 //! connection: new requests go to a fresh one, and this one closes once the
 //! requests already on it are answered or past their deadlines.
+
+pub(crate) mod auth;
+pub(crate) mod pool;
+pub(crate) mod wire;
 
 mod io;
 mod matching;

@@ -1,14 +1,13 @@
 //! Unit tests of reply matching: a reply that cannot answer the request at
 //! the head of the queue puts the connection out of step (the caller then
 //! closes it) instead of being taken as that request's answer.
-#![allow(clippy::unwrap_used)]
 
 use bytes::Bytes;
 use protocol::Value;
 
 use super::matching::{deliver, Pending};
 use super::*;
-use crate::wire::Expect;
+use crate::downstream::wire::Expect;
 
 fn key(k: &str) -> Key {
     Key(Bytes::copy_from_slice(k.as_bytes()))

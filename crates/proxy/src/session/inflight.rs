@@ -1,5 +1,5 @@
 //! A client's requests in flight, in request order: reply futures (the
-//! general path) and direct-lane requests ([`crate::direct`]), which are
+//! general path) and direct-lane requests ([`crate::dispatch::direct`]), which are
 //! plain data waiting for their reply slot. Replies come out strictly in
 //! request order whatever order the servers answer in.
 
@@ -11,9 +11,9 @@ use std::task::{Context, Poll};
 use bytes::BytesMut;
 use futures_util::stream::{FuturesOrdered, StreamExt};
 
-use crate::direct::Direct;
+use crate::dispatch::direct::Direct;
+use crate::dispatch::Reply;
 use crate::downstream::DownResult;
-use crate::forward::Reply;
 
 /// The future of a request on the general path.
 pub(super) type ReplyFuture = Pin<Box<dyn Future<Output = Reply>>>;

@@ -7,7 +7,7 @@
 //! of order. A client's requests to one server share one downstream
 //! connection, so they also reach the server in order; the few requests for
 //! which that is not enough are barriers that run alone
-//! ([`crate::forward::is_barrier`]).
+//! ([`crate::dispatch::is_barrier`]).
 //!
 //! A client of a [`Gateway`] port sits in a bucket: the gateway's default
 //! until a binary SASL PLAIN names another bucket's credentials (answered
@@ -22,11 +22,11 @@ use protocol::Limits;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use server::buffers;
-use server::listener::ConnGuard;
+use runtime::buffers;
+use runtime::listener::ConnGuard;
 
-use crate::gateway::Gateway;
-use crate::PoolShared;
+use crate::buckets::Gateway;
+use crate::Bucket;
 
 mod inflight;
 mod requests;
@@ -38,7 +38,7 @@ use requests::Requests;
 #[derive(Clone)]
 pub enum Front {
     /// One pool (a static `-z` section).
-    Pool(Arc<PoolShared>),
+    Pool(Arc<Bucket>),
     /// The buckets of a REST configuration.
     Gateway(Arc<Gateway>),
 }
@@ -55,14 +55,14 @@ impl Front {
 /// The bucket a client is in.
 enum Seat {
     /// A fixed pool: a static port's, or the bucket a client chose.
-    Fixed(Arc<PoolShared>),
+    Fixed(Arc<Bucket>),
     /// The gateway's default bucket, looked up for each request (so a
     /// client that connected before the first config is served by it).
     Default(Arc<Gateway>),
 }
 
 impl Seat {
-    fn pool(&self) -> Arc<PoolShared> {
+    fn pool(&self) -> Arc<Bucket> {
         match self {
             Seat::Fixed(p) => p.clone(),
             Seat::Default(g) => g.default_pool(),
@@ -96,13 +96,13 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
         affinity,
     };
     let (mut rd, mut wr) = stream.into_split();
-    // Buffers are held only while bytes are in them (`server::buffers`),
+    // Buffers are held only while bytes are in them (`runtime::buffers`),
     // so an idle client costs little.
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
     let mut q = Requests::new(ctx);
-    let mut drain = std::pin::pin!(server::shutdown::drained());
-    let mut draining = server::shutdown::draining();
+    let mut drain = std::pin::pin!(runtime::shutdown::drained());
+    let mut draining = runtime::shutdown::draining();
     // A reply that ends the connection was queued: write what is buffered, then close.
     let mut closing = false;
     // The buffers held a large message since they were last empty (their
@@ -125,7 +125,7 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
                     Ok(0) | Err(_) => return,
                     Ok(n) => n,
                 };
-                crate::metrics::add_bytes(0, n);
+                crate::stats::metrics::add_bytes(0, n);
                 wbuf.advance(n);
                 if wbuf.is_empty() {
                     if closing {
@@ -158,7 +158,7 @@ pub async fn serve(stream: TcpStream, front: Front, _guard: ConnGuard) {
                 match r {
                     Ok(0) | Err(_) => q.reading = false,
                     Ok(n) => {
-                        crate::metrics::add_bytes(n, 0);
+                        crate::stats::metrics::add_bytes(n, 0);
                         if rbuf.capacity() - rbuf.len() < 1024 {
                             rbuf.reserve(buffers::GROWTH);
                         }

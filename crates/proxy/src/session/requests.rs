@@ -1,6 +1,6 @@
 //! One client's decoded requests: each becomes a reply future, run
 //! concurrently and answered in order; barriers run alone (see
-//! [`forward::is_barrier`]), and SASL PLAIN on a gateway port picks the
+//! [`dispatch::is_barrier`]), and SASL PLAIN on a gateway port picks the
 //! client's bucket.
 
 use bytes::{Bytes, BytesMut};
@@ -8,10 +8,10 @@ use protocol::{ascii, binary, Command, Request, Response, Status, StoreMode};
 
 use super::inflight::{InFlight, ReplyFuture};
 use super::{Ctx, Front, Seat};
-use crate::direct::Direct;
+use crate::dispatch::direct::Direct;
+use crate::dispatch::{self, Reply};
 use crate::downstream::DownRequest;
 use crate::error::ClientProtocol;
-use crate::forward::{self, Reply};
 
 /// Most requests of one client in flight before decoding pauses.
 pub(super) const MAX_INFLIGHT: usize = 1024;
@@ -28,7 +28,7 @@ enum Flow {
     More,
     /// Read no more (quit, fatal input).
     Stop,
-    /// The request is a barrier (see [`forward::is_barrier`]): it starts
+    /// The request is a barrier (see [`dispatch::is_barrier`]): it starts
     /// once every request before it is answered, and nothing after it is
     /// decoded until it is answered too.
     Drain,
@@ -189,14 +189,14 @@ fn request_future(ctx: &mut Ctx, client: ClientProtocol, req: Request, direct: b
             },
         };
         let mut out = BytesMut::new();
-        forward::encode(client, &req, &[frame], &mut out);
+        dispatch::encode(client, &req, &[frame], &mut out);
         return Step::Reply(ready(out, false), Flow::More);
     }
     let affinity = ctx.affinity;
     let topo = ctx.seat.pool().topology();
     let flow = if matches!(req.command, Command::Quit) {
         Flow::Stop
-    } else if forward::is_barrier(&topo, client, &req) {
+    } else if dispatch::is_barrier(&topo, client, &req) {
         Flow::Drain
     } else {
         Flow::More
@@ -209,7 +209,10 @@ fn request_future(ctx: &mut Ctx, client: ClientProtocol, req: Request, direct: b
     } else {
         req
     };
-    Step::Reply(Box::pin(forward::handle(topo, client, req, affinity)), flow)
+    Step::Reply(
+        Box::pin(dispatch::handle(topo, client, req, affinity)),
+        flow,
+    )
 }
 
 /// SASL PLAIN `[authzid]\0user\0password` (mechanism exactly `PLAIN`).
@@ -281,7 +284,13 @@ fn too_large(ctx: &mut Ctx, client: ClientProtocol, req: Request) -> Step {
                 });
                 let key = s.key.as_bytes();
                 topo.features.front.invalidate(key);
-                let _ = crate::keyed::send_keyed(&topo, key, affinity, DownRequest::One(del)).await;
+                let _ = crate::dispatch::keyed::send_for_key(
+                    &topo,
+                    key,
+                    affinity,
+                    DownRequest::One(del),
+                )
+                .await;
             }
         }
         let mut out = BytesMut::new();
@@ -289,7 +298,7 @@ fn too_large(ctx: &mut Ctx, client: ClientProtocol, req: Request) -> Step {
             status: protocol::Status::ValueTooLarge,
             message: bytes::Bytes::from_static(b"Too large."),
         };
-        forward::encode(client, &req, &[reply], &mut out);
+        dispatch::encode(client, &req, &[reply], &mut out);
         Reply {
             bytes: out,
             close: false,

@@ -1,6 +1,6 @@
 //! Shared set-up for proxy tests: real memcached downstreams and a proxy
 //! listening on a free port, in-process.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code)]
 
 pub mod nodes;
 
@@ -9,16 +9,16 @@ use std::sync::Arc;
 
 use protocol::Limits;
 use proxy::topology::{DownstreamProtocol, Placement, Timeouts, Topology};
-use proxy::PoolShared;
+use proxy::Bucket;
 use routing::{Locator, Server};
-use server::listener::{ConnLimit, Listener};
-use server::runtime::Workers;
+use runtime::listener::{ConnLimit, Listener};
+use runtime::workers::Workers;
 pub use testkit::frames::Frame;
 
 /// A running proxy and what it needs to stay up.
 pub struct Proxy {
     pub listener: Listener,
-    pub shared: Arc<PoolShared>,
+    pub shared: Arc<Bucket>,
 }
 
 impl Proxy {
@@ -53,7 +53,7 @@ pub fn start(topology: Topology) -> Proxy {
 /// per-worker queues).
 pub fn start_on(topology: Topology, workers: usize) -> Proxy {
     let workers = Workers::start(workers, "proxy-test").unwrap();
-    let shared = PoolShared::new(topology, Limits::default());
+    let shared = Bucket::new(topology, Limits::default());
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     let listener =
         proxy::listen(&[addr], 128, workers, ConnLimit::new(1024), shared.clone()).unwrap();
@@ -61,7 +61,7 @@ pub fn start_on(topology: Topology, workers: usize) -> Proxy {
 }
 
 /// A REST gateway listening on a free port, in-process.
-pub fn start_gateway(gateway: Arc<proxy::gateway::Gateway>) -> Listener {
+pub fn start_gateway(gateway: Arc<proxy::buckets::Gateway>) -> Listener {
     let workers = Workers::start(2, "gateway-test").unwrap();
     let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
     proxy::listen_gateway(&[addr], 128, workers, ConnLimit::new(1024), gateway).unwrap()

@@ -2,7 +2,7 @@
 //! family, delete, and SASL_AUTH accepting anyone) that answers
 //! NOT_MY_VBUCKET for the vBuckets a test chooses, and logs every request
 //! it sees (opcode, key, vBucket, value).
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! The golden vectors (from `testkit::vectors`) plus what only routing's
 //! tests need: server lists as `routing::Server`.
 
-#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unused_imports)]
 
 use routing::Server;
 use serde_json::Value;

@@ -1,5 +1,4 @@
 //! Tests of the parent module.
-#![allow(clippy::unwrap_used)]
 
 use std::time::Instant;
 

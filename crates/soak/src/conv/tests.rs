@@ -1,6 +1,5 @@
 //! Tests of the parent module: replies matched to requests, and the
 //! mismatches that cross-talk produces.
-#![allow(clippy::unwrap_used)]
 
 use std::time::Instant;
 

@@ -3,8 +3,6 @@
 //! and insists on the same outcomes. Expected error replies were taken from
 //! a running memcached 1.6.18 (see also `tests/ascii_memcached.rs`).
 
-#![allow(clippy::unwrap_used)]
-
 mod errors;
 mod limits;
 mod requests;

@@ -1,7 +1,7 @@
 //! Tests of the binary codec. Every decode test goes through the split
 //! helpers, which feed the input whole, in two pieces at every split point
 //! and byte by byte, and require the same result each way.
-#![allow(clippy::unwrap_used, clippy::result_large_err)]
+#![allow(clippy::result_large_err)]
 
 mod corpus;
 mod encoding;

@@ -28,7 +28,7 @@ use hashlink::LinkedHashMap;
 use protocol::{Key, Value};
 
 use crate::clock::Clock;
-use crate::featuremetrics::{add, sub};
+use crate::features::metrics::{add, sub};
 
 /// The byte budget of one front cache (keys plus values).
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;

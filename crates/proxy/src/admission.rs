@@ -159,7 +159,6 @@ pub async fn server_slot(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use futures_util::FutureExt;
 

@@ -7,7 +7,7 @@
 //! so the session keeps it in its reply queue as plain data and looks at it
 //! when it reaches the front: no boxed `async` state machine, no task node
 //! in a `FuturesOrdered`, no reply buffer of its own. Everything else goes
-//! through [`crate::forward::handle`]; the two give the same replies, the
+//! through [`crate::dispatch::handle`]; the two give the same replies, the
 //! same retries (`downstream_retry`, re-sends after a connection lost
 //! behind another request) and the same counters and metrics.
 
@@ -19,11 +19,11 @@ use std::time::Instant;
 use bytes::BytesMut;
 use protocol::{Command, Request, Response};
 
+use crate::dispatch::keyed::{command_key, one_key_get_request, one_key_hit, one_reply};
+use crate::dispatch::{after_result, answer, Resends};
+use crate::downstream::pool;
 use crate::downstream::{deadline, DownRequest, DownResult, ReplyWait};
 use crate::error::{ClientProtocol, DownError};
-use crate::forward::{after_result, answer, Resends};
-use crate::keyed::{command_key, one_key_get, one_key_hit, one_reply};
-use crate::pool;
 use crate::topology::{DownstreamProtocol, Topology};
 
 /// One request of the direct lane, sent and waiting for its reply.
@@ -88,7 +88,7 @@ impl Direct {
         let started = Instant::now();
         let gated = match topo.runtime.gate(topo.timeouts.downstream_max) {
             None => false,
-            Some(gate) => match crate::gate::take_now(gate, affinity) {
+            Some(gate) => match crate::admission::take_now(gate, affinity) {
                 Some(permit) => {
                     permit.forget();
                     true
@@ -143,7 +143,7 @@ impl Direct {
     }
 
     /// Writes the client's reply for `result` to `out`, and counts the
-    /// request as [`crate::forward::handle`] does.
+    /// request as [`crate::dispatch::handle`] does.
     pub fn finish(self, result: DownResult, out: &mut BytesMut) {
         let (first, end) = self.reply(result);
         let two;
@@ -187,10 +187,10 @@ impl Drop for Direct {
 }
 
 /// The request sent downstream: loud, and for a one-key get as
-/// [`one_key_get`] makes it.
+/// [`one_key_get_request`] makes it.
 fn down_request(topo: &Topology, req: &Request) -> DownRequest {
     match &req.command {
-        Command::Get(get) => one_key_get(topo, get),
+        Command::Get(get) => one_key_get_request(topo, get),
         _ => {
             let mut down = req.clone();
             down.quiet = false;

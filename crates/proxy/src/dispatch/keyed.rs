@@ -14,12 +14,12 @@ use foldhash::{HashMap, HashMapExt};
 use futures_util::future::join_all;
 use protocol::{Command, Get, GetKind, Key, Request, Response, Status, Value};
 
+use crate::dispatch::{normalize, send};
 use crate::downstream::{DownRequest, DownResult};
 use crate::error::{failure_reply, ClientProtocol, DownError};
-use crate::forward::{normalize, send};
 use crate::topology::{DownstreamProtocol, Topology};
 
-/// The outcome of [`send_keyed`]: the server last asked (`None` when the
+/// The outcome of [`send_for_key`]: the server last asked (`None` when the
 /// key has no server) and its reply.
 pub struct Sent {
     /// Index of the server that answered (or failed).
@@ -47,7 +47,7 @@ fn is_not_my_vbucket(frames: &[Response]) -> bool {
 
 /// Sends `down` (one key's request) to the key's server with the key's
 /// vBucket id, re-sending after NOT_MY_VBUCKET as moxi does.
-pub async fn send_keyed(
+pub async fn send_for_key(
     topo: &Topology,
     key: &[u8],
     affinity: usize,
@@ -96,7 +96,7 @@ pub fn command_key(cmd: &Command) -> Option<&Key> {
 }
 
 /// Store, arith, delete, touch: forwarded to the key's server.
-pub async fn keyed(
+pub async fn forward_command(
     topo: &Topology,
     req: &Request,
     client: ClientProtocol,
@@ -128,7 +128,7 @@ pub async fn keyed(
         }
         _ => false,
     };
-    let sent = send_keyed(topo, key.as_bytes(), affinity, DownRequest::One(down)).await;
+    let sent = send_for_key(topo, key.as_bytes(), affinity, DownRequest::One(down)).await;
     if b2b_touch {
         if let Ok(frames) = &sent.result {
             if let Some(Response::Value(v)) = frames.first() {
@@ -163,7 +163,7 @@ pub fn one_reply(
 }
 
 /// A binary GET-family request: one key.
-pub async fn single_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
+pub async fn binary_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
     let Some(key) = get.keys.first() else {
         return vec![Response::End];
     };
@@ -181,7 +181,7 @@ pub async fn single_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Resp
             vbuckets: Vec::new(),
         },
     };
-    let sent = send_keyed(topo, key.as_bytes(), affinity, down).await;
+    let sent = send_for_key(topo, key.as_bytes(), affinity, down).await;
     let host = sent.host(topo);
     match sent.result {
         Ok(frames) => {
@@ -250,7 +250,7 @@ fn note(failure: &mut Failure, topo: &Topology, e: &DownError, server: Option<us
 /// pools the failure line replaces the `END` after the hits.
 pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
     if let ([key], false) = (&get.keys[..], topo.is_vbucket()) {
-        return single_key_get(topo, get, key, affinity).await;
+        return ascii_one_key_get(topo, get, key, affinity).await;
     }
     let distinct = Distinct::new(&get.keys);
     let mut todo: Vec<u32> = (0..distinct.keys.len() as u32).collect();
@@ -304,10 +304,15 @@ pub async fn multi_get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Respo
 /// grouping and de-duplication tables. Same replies as the general path: a
 /// failed server reads as a miss. A binary server is sent one loud GETK (or
 /// GATK) rather than a GETKQ run closed by a NOOP: one frame each way.
-async fn single_key_get(topo: &Topology, get: &Get, key: &Key, affinity: usize) -> Vec<Response> {
+async fn ascii_one_key_get(
+    topo: &Topology,
+    get: &Get,
+    key: &Key,
+    affinity: usize,
+) -> Vec<Response> {
     let mut out = Vec::with_capacity(2);
     if let Some(t) = topo.locate(key.as_bytes()) {
-        let result = send(topo, t.server, affinity, one_key_get(topo, get)).await;
+        let result = send(topo, t.server, affinity, one_key_get_request(topo, get)).await;
         out.extend(one_key_hit(result, key));
     }
     out.push(Response::End);
@@ -317,7 +322,7 @@ async fn single_key_get(topo: &Topology, get: &Get, key: &Key, affinity: usize) 
 /// The request for a one-key ascii get (`get.keys` holds the key): one
 /// loud GETK (GATK) to a binary server, `get`/`gets`/`gat`/`gats` to an
 /// ascii one.
-pub fn one_key_get(topo: &Topology, get: &Get) -> DownRequest {
+pub fn one_key_get_request(topo: &Topology, get: &Get) -> DownRequest {
     match topo.protocol {
         DownstreamProtocol::Binary => DownRequest::One(Request::new(Command::Get(Get {
             kind: get.kind,

@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::watch;
 
-use crate::runtime::Workers;
+use crate::workers::Workers;
 
 /// What memcached writes to a connection over the `-c` limit.
 pub const TOO_MANY_CONNECTIONS: &[u8] = b"ERROR Too many open connections\r\n";

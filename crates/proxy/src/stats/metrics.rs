@@ -93,7 +93,7 @@ pub fn metrics() -> &'static Metrics {
 
 fn slot() -> &'static Slot {
     let m = metrics();
-    &m.slots[server::runtime::worker_index() % m.slots.len()]
+    &m.slots[runtime::workers::worker_index() % m.slots.len()]
 }
 
 /// The label index of a request's command (its place in [`COMMANDS`]).
@@ -261,7 +261,7 @@ pub fn render(out: &mut String) {
     );
     let _ = writeln!(out, "# TYPE moxi_config_version gauge");
     let _ = writeln!(out, "moxi_config_version {}", config_version());
-    crate::ops_metrics::render(out);
+    crate::stats::ops_metrics::render(out);
     crate::features::render_metrics(out);
 }
 

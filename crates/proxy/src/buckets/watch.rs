@@ -311,7 +311,7 @@ impl Drop for Watcher {
 /// Starts a thread that watches `urls` and applies every config to
 /// `gateway` with `behaviors`, logging what each config did.
 pub fn spawn(
-    gateway: std::sync::Arc<crate::gateway::Gateway>,
+    gateway: std::sync::Arc<crate::buckets::Gateway>,
     urls: Vec<HttpUrl>,
     credentials: Option<(String, String)>,
     behaviors: config::Behaviors,

@@ -8,12 +8,14 @@
 //! and later requests of the same snapshot must see that, so the map sits
 //! behind a lock. A reload replaces the whole map.
 
+pub mod build;
+
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use routing::{Locator, Server, VbucketMap};
 
-use crate::eject::Eject;
+use crate::health::eject::Eject;
 use crate::health::{HealthPolicy, ServerHealth};
 use crate::stats::{PoolRuntime, ProxyStats};
 
@@ -165,7 +167,7 @@ pub struct Topology {
     /// Hashed pools with `eject_hosts`: the ring without down servers.
     pub eject: Option<Eject>,
     /// The pool's counters, wait queue and timings; the same for every
-    /// topology of one pool ([`crate::PoolShared::replace_topology`]).
+    /// topology of one pool ([`crate::Bucket::replace_topology`]).
     pub runtime: Arc<PoolRuntime>,
     /// The configuration text this was built from (`stats proxy config`).
     pub config: String,
@@ -290,7 +292,6 @@ impl Topology {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -15,6 +15,8 @@
 //! keeps weak references, so a server no configuration names any more is
 //! forgotten, and its probe stops.
 
+pub(crate) mod eject;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -24,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+use crate::stats::timings::Histogram;
 use crate::stats::{ProxyStats, Totals, MAX_SLOTS};
-use crate::timings::Histogram;
 use crate::topology::{DownstreamProtocol, Timeouts};
 
 /// How failures turn into a down server and back (`-Z connect_max_errors`,
@@ -231,7 +233,7 @@ impl ServerHealth {
                 .map(|_| Semaphore::new(permits.min(Semaphore::MAX_PERMITS)))
                 .collect()
         });
-        slots.get(server::runtime::worker_index() % MAX_SLOTS)
+        slots.get(runtime::workers::worker_index() % MAX_SLOTS)
     }
 
     /// Adds the connection-level counters into `t`.
@@ -326,7 +328,6 @@ pub fn answers(addr: &str, protocol: DownstreamProtocol, timeout: Duration) -> b
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

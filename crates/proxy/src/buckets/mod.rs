@@ -6,11 +6,13 @@
 //! naming another bucket's name and `saslPassword`.
 //!
 //! A config applies live: buckets that stay get their new topology swapped
-//! in ([`PoolShared::replace_topology`]), new ones are created, and the
+//! in ([`Bucket::replace_topology`]), new ones are created, and the
 //! ones the config no longer names lose their servers (their clients get
 //! error replies) but keep their pool, so they come back where they were.
 //! Before the first config every request gets moxi's error reply; once a
 //! config with no buckets at all is in, new clients are closed (MB-3113).
+
+pub mod watch;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU16, AtomicU64, AtomicUsize, Ordering};
@@ -19,25 +21,25 @@ use std::sync::{Arc, RwLock};
 use config::{parse_rest_body, Behaviors, DefaultBucket};
 use protocol::Limits;
 
-use crate::build;
+use crate::topology::build;
 use crate::topology::{Topology, Unserved};
-use crate::PoolShared;
+use crate::Bucket;
 
 /// One configured bucket.
-struct Bucket {
+struct Configured {
     /// `saslPassword`: what a client's SASL PLAIN must present.
     password: String,
-    pool: Arc<PoolShared>,
+    pool: Arc<Bucket>,
 }
 
 #[derive(Default)]
 struct State {
     /// Every bucket ever configured, by name.
-    buckets: HashMap<String, Bucket>,
+    buckets: HashMap<String, Configured>,
     /// The buckets of the latest config, in its order.
     current: Vec<String>,
     /// Where new clients start; `None`: close them.
-    default: Option<Arc<PoolShared>>,
+    default: Option<Arc<Bucket>>,
 }
 
 /// The buckets of one listening port.
@@ -45,9 +47,9 @@ pub struct Gateway {
     state: RwLock<State>,
     default_bucket: DefaultBucket,
     /// Pool of clients in the NULL bucket.
-    null: Arc<PoolShared>,
+    null: Arc<Bucket>,
     /// Pool of clients before any config.
-    unconfigured: Arc<PoolShared>,
+    unconfigured: Arc<Bucket>,
     limits: Limits,
     affinity: AtomicUsize,
     /// Configs applied so far (moxi's `config_ver`).
@@ -81,14 +83,14 @@ pub enum ApplyError {
 impl Gateway {
     /// A gateway with no config yet.
     pub fn new(default_bucket: DefaultBucket, limits: Limits) -> Arc<Gateway> {
-        let unconfigured = PoolShared::new(Topology::empty(Unserved::Unconfigured), limits);
+        let unconfigured = Bucket::new(Topology::empty(Unserved::Unconfigured), limits);
         Arc::new(Gateway {
             state: RwLock::new(State {
                 default: Some(unconfigured.clone()),
                 ..State::default()
             }),
             default_bucket,
-            null: PoolShared::new(Topology::empty(Unserved::NullBucket), limits),
+            null: Bucket::new(Topology::empty(Unserved::NullBucket), limits),
             unconfigured,
             limits,
             affinity: AtomicUsize::new(0),
@@ -117,17 +119,17 @@ impl Gateway {
 
     /// Where a new client starts; `None` when it must be closed (a config
     /// with no buckets, MB-3113).
-    pub fn admit(&self) -> Option<Arc<PoolShared>> {
+    pub fn admit(&self) -> Option<Arc<Bucket>> {
         self.read().default.clone()
     }
 
     /// The pool a client that has not authenticated uses now.
-    pub fn default_pool(&self) -> Arc<PoolShared> {
+    pub fn default_pool(&self) -> Arc<Bucket> {
         self.admit().unwrap_or_else(|| self.unconfigured.clone())
     }
 
     /// The bucket named `user` if `password` is its `saslPassword`.
-    pub fn authenticate(&self, user: &[u8], password: &[u8]) -> Option<Arc<PoolShared>> {
+    pub fn authenticate(&self, user: &[u8], password: &[u8]) -> Option<Arc<Bucket>> {
         let state = self.read();
         let name = std::str::from_utf8(user).ok().filter(|n| !n.is_empty())?;
         let bucket = state.buckets.get(name)?;
@@ -135,7 +137,7 @@ impl Gateway {
     }
 
     /// The pool of bucket `name`, if it was ever configured.
-    pub fn bucket(&self, name: &str) -> Option<Arc<PoolShared>> {
+    pub fn bucket(&self, name: &str) -> Option<Arc<Bucket>> {
         self.read().buckets.get(name).map(|b| b.pool.clone())
     }
 
@@ -156,7 +158,7 @@ impl Gateway {
 
     /// Parses a REST body and applies it (see the module docs).
     pub fn apply_body(&self, body: &[u8], b: &Behaviors) -> Result<Applied, ApplyError> {
-        let main = crate::stats_proxy::main_stats();
+        let main = crate::stats::proxy::main_stats();
         main.stat_configs.fetch_add(1, Ordering::Relaxed);
         let applied = self.apply_body_inner(body, b);
         if applied.is_err() {
@@ -191,7 +193,7 @@ impl Gateway {
     pub fn apply(&self, buckets: Vec<(String, String, Topology)>) -> Applied {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         let mut applied = Applied::default();
-        let main = crate::stats_proxy::main_stats();
+        let main = crate::stats::proxy::main_stats();
         let port = self.port.load(Ordering::Relaxed);
         for (name, password, topo) in buckets {
             match state.buckets.get_mut(&name) {
@@ -202,13 +204,13 @@ impl Gateway {
                 }
                 None => {
                     main.stat_proxy_starts.fetch_add(1, Ordering::Relaxed);
-                    let pool = PoolShared::new(topo, self.limits);
+                    let pool = Bucket::new(topo, self.limits);
                     if port != 0 {
                         pool.set_label(port, &name);
                     }
                     state
                         .buckets
-                        .insert(name.clone(), Bucket { password, pool });
+                        .insert(name.clone(), Configured { password, pool });
                 }
             }
             applied.buckets.push(name);
@@ -226,11 +228,11 @@ impl Gateway {
         state.current = applied.buckets.clone();
         state.default = self.default_of(&state);
         self.version.fetch_add(1, Ordering::SeqCst);
-        crate::metrics::bump_config_version();
+        crate::stats::metrics::bump_config_version();
         applied
     }
 
-    fn default_of(&self, state: &State) -> Option<Arc<PoolShared>> {
+    fn default_of(&self, state: &State) -> Option<Arc<Bucket>> {
         if state.current.is_empty() {
             return None;
         }
@@ -246,7 +248,6 @@ impl Gateway {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -262,7 +263,7 @@ mod tests {
         format!(r#"{{"buckets":[{}]}}"#, list.join(","))
     }
 
-    fn port_of(pool: &PoolShared) -> Option<u16> {
+    fn port_of(pool: &Bucket) -> Option<u16> {
         pool.topology().servers.first().map(|s| s.port)
     }
 

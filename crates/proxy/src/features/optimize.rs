@@ -14,9 +14,9 @@ use std::task::Poll;
 
 use protocol::{Command, Request, Response, StoreMode};
 
+use crate::dispatch::keyed::send_for_key;
 use crate::downstream::DownRequest;
 use crate::error::ClientProtocol;
-use crate::keyed::send_keyed;
 use crate::topology::Topology;
 
 /// Whether `req` is answered early: an ascii client's `set` whose key
@@ -40,9 +40,9 @@ pub async fn fire(topo: Arc<Topology>, req: Request, affinity: usize) -> Respons
     let mut down = req.clone();
     down.quiet = false;
     topo.features.count_optimize_set();
-    crate::featuremetrics::add(|t| &t.optimize_sets, 1);
+    crate::features::metrics::add(|t| &t.optimize_sets, 1);
     let mut send = Box::pin(async move {
-        let sent = send_keyed(&topo, key.as_bytes(), affinity, DownRequest::One(down)).await;
+        let sent = send_for_key(&topo, key.as_bytes(), affinity, DownRequest::One(down)).await;
         // A get that raced with the set must not keep the old value.
         topo.features.front.invalidate(key.as_bytes());
         match sent.result {

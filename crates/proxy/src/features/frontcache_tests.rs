@@ -1,5 +1,4 @@
 //! Unit tests of [`super::FrontCache`], on a manual clock.
-#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 

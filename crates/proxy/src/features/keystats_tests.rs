@@ -1,5 +1,4 @@
 //! Unit tests of [`super::KeyStats`], on a manual clock.
-#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 

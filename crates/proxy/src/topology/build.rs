@@ -83,9 +83,13 @@ fn weighted(servers: &[Server], b: &Behaviors) -> Vec<Server> {
 
 /// With `-Z eject_hosts=true`, lets a hashed pool leave down servers out
 /// of its ring, rebuilt with `rebuild`.
-fn with_ejection(mut topo: Topology, b: &Behaviors, rebuild: crate::eject::Rebuild) -> Topology {
+fn with_ejection(
+    mut topo: Topology,
+    b: &Behaviors,
+    rebuild: crate::health::eject::Rebuild,
+) -> Topology {
     if b.eject_hosts && matches!(topo.placement, Placement::Hashed { .. }) {
-        topo.eject = Some(crate::eject::Eject::new(rebuild));
+        topo.eject = Some(crate::health::eject::Eject::new(rebuild));
     }
     topo
 }
@@ -163,7 +167,6 @@ fn credentials(cfg: Option<&VbucketConfig>, b: &Behaviors) -> Option<Arc<DownAut
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

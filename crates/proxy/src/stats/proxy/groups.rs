@@ -7,8 +7,8 @@ use std::time::Duration;
 use config::{Behaviors, DefaultBucket, PrefixSpec};
 
 use super::{main_stats, Ctx, PoolView};
+use crate::stats::timings::{rows, BINS};
 use crate::stats::Totals;
-use crate::timings::{rows, BINS};
 
 type Lines = Vec<(String, String)>;
 
@@ -19,7 +19,7 @@ fn line(out: &mut Lines, name: impl Into<String>, value: impl ToString) {
 /// `info`: `basic:*`, `proxy_main:conf_type` and each pool's `info:*`.
 pub fn info(ctx: &Ctx) -> Lines {
     let mut o = Lines::new();
-    line(&mut o, "basic:version", crate::forward::VERSION);
+    line(&mut o, "basic:version", crate::dispatch::VERSION);
     line(&mut o, "basic:nthreads", ctx.main.nthreads);
     line(&mut o, "basic:hostname", hostname());
     line(&mut o, "proxy_main:conf_type", ctx.main.conf_type);

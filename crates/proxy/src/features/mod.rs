@@ -1,16 +1,21 @@
 //! The per-pool behaviours around forwarding that `-Z` switches on: the
-//! front cache ([`crate::frontcache`]), key stats ([`crate::keystats`]) and
-//! `optimize_set` ([`crate::optimize`]), and their hooks in the request
-//! path ([`get`], [`keyed()`], [`flush_all`], [`observe`]).
+//! front cache ([`crate::features::frontcache`]), key stats ([`crate::features::keystats`]) and
+//! `optimize_set` ([`crate::features::optimize`]), and their hooks in the request
+//! path ([`get`], [`forward_invalidating`], [`flush_all`], [`observe`]).
 //!
 //! A pool's [`Features`] hang off its [`Topology`]. A reload builds a new
 //! topology; [`Topology::inherit_features`] (called by
-//! [`crate::PoolShared::replace_topology`]) carries the old `Features` over
+//! [`crate::Bucket::replace_topology`]) carries the old `Features` over
 //! when the new ones are configured the same, so a REST update of a bucket
 //! keeps its front cache and counters. The entries stay valid: the cache
 //! stands in front of the whole bucket, wherever its keys move, and writes
 //! through the proxy invalidate them as before. A changed configuration
 //! starts empty.
+
+pub(crate) mod frontcache;
+pub(crate) mod keystats;
+mod metrics;
+pub(crate) mod optimize;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,10 +25,10 @@ use config::{Behaviors, PrefixSpec};
 use protocol::{Get, GetKind, Key, Request, Response, Value};
 
 use crate::clock::Clock;
+use crate::dispatch::keyed;
 use crate::error::ClientProtocol;
-use crate::frontcache::{FrontCache, FrontCacheConfig};
-use crate::keyed;
-use crate::keystats::{KeyStats, KeyStatsConfig};
+use crate::features::frontcache::{FrontCache, FrontCacheConfig};
+use crate::features::keystats::{KeyStats, KeyStatsConfig};
 use crate::topology::Topology;
 
 /// One pool's front cache, key stats and `optimize_set`.
@@ -154,12 +159,12 @@ pub async fn get(topo: &Topology, get: &Get, affinity: usize) -> Vec<Response> {
     out
 }
 
-/// Store, arith, delete, touch ([`keyed::keyed`]), with the front cache
+/// Store, arith, delete, touch ([`keyed::forward_command`]), with the front cache
 /// invalidated when the request starts (so the client's own later gets,
 /// which may start before the reply, miss it) and again when it is
 /// answered (so a get that raced with it keeps nothing), and
-/// `optimize_set` answered early ([`crate::optimize`]).
-pub async fn keyed(
+/// `optimize_set` answered early ([`crate::features::optimize`]).
+pub async fn forward_invalidating(
     topo: &Arc<Topology>,
     req: &Request,
     client: ClientProtocol,
@@ -170,10 +175,10 @@ pub async fn keyed(
     if let Some(k) = key {
         front.invalidate(k.as_bytes());
     }
-    if crate::optimize::applies(topo, client, req) {
-        return crate::optimize::fire(Arc::clone(topo), req.clone(), affinity).await;
+    if crate::features::optimize::applies(topo, client, req) {
+        return crate::features::optimize::fire(Arc::clone(topo), req.clone(), affinity).await;
     }
-    let reply = keyed::keyed(topo, req, client, affinity).await;
+    let reply = keyed::forward_command(topo, req, client, affinity).await;
     if let Some(k) = key {
         front.invalidate(k.as_bytes());
     }
@@ -197,7 +202,7 @@ pub fn observe(topo: &Topology, req: &Request, frames: &[Response]) {
     topo.features.keys.observe(req, frames);
 }
 
-pub use crate::featuremetrics::render as render_metrics;
+pub use crate::features::metrics::render as render_metrics;
 
 #[cfg(test)]
 mod tests {
@@ -211,7 +216,7 @@ mod tests {
             ..Behaviors::default()
         };
         let servers = vec![routing::Server::new("h", 1, 0)];
-        let build = |b: &Behaviors| crate::build::hashed(&servers, b).expect("topology");
+        let build = |b: &Behaviors| crate::topology::build::hashed(&servers, b).expect("topology");
         let old = build(&b);
         let mut same = build(&b);
         same.inherit_features(&old);

@@ -11,13 +11,18 @@
 //! Each worker writes only its own slot, with relaxed atomics; sums are
 //! taken when stats are asked for.
 
+pub mod metrics;
+pub(crate) mod ops_metrics;
+pub mod proxy;
+pub(crate) mod timings;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::timings::Timings;
+use crate::stats::timings::Timings;
 
 /// Slots per pool: workers beyond this share slots (still correct).
 pub const MAX_SLOTS: usize = 64;
@@ -148,7 +153,7 @@ pub fn reset_totals() {
 /// What one pool keeps across reloads: its counters (a slot per worker),
 /// its wait queue (a `downstream_max` gate per worker) and its timings.
 /// Every topology of a pool shares it
-/// ([`crate::PoolShared::replace_topology`] carries it over).
+/// ([`crate::Bucket::replace_topology`] carries it over).
 pub struct PoolRuntime {
     slots: Box<[ProxyStats]>,
     gates: OnceLock<Box<[Semaphore]>>,
@@ -174,7 +179,7 @@ impl Default for PoolRuntime {
 
 impl PoolRuntime {
     fn slot(&self) -> &ProxyStats {
-        &self.slots[server::runtime::worker_index() % self.slots.len()]
+        &self.slots[runtime::workers::worker_index() % self.slots.len()]
     }
 
     /// Adds `n` to the counter `pick` chooses, in this worker's slot.
@@ -188,7 +193,7 @@ impl PoolRuntime {
     }
 
     /// Counts one answered request of command `cmd` (a
-    /// [`crate::metrics::COMMANDS`] index) that took `took`.
+    /// [`crate::stats::metrics::COMMANDS`] index) that took `took`.
     pub fn answered(&self, cmd: usize, took: Duration, time_stats: bool) {
         let s = self.slot();
         s.tot_cmd_count.fetch_add(1, Ordering::Relaxed);
@@ -225,7 +230,7 @@ impl PoolRuntime {
             let permits = (downstream_max as usize).min(Semaphore::MAX_PERMITS);
             (0..MAX_SLOTS).map(|_| Semaphore::new(permits)).collect()
         });
-        gates.get(server::runtime::worker_index() % MAX_SLOTS)
+        gates.get(runtime::workers::worker_index() % MAX_SLOTS)
     }
 }
 

@@ -8,7 +8,7 @@
 //! answers `OK`; anything else is just `END`. The tables are the extension
 //! points: a new group is one more row.
 //!
-//! Pools appear once labelled ([`PoolShared::set_label`]) as
+//! Pools appear once labelled ([`Bucket::set_label`]) as
 //! `<port>:<name>:` (a static pool is named `default`, a REST pool after
 //! its bucket); pools without servers (the NULL bucket, a bucket the
 //! latest config dropped) are skipped, as moxi skips them.
@@ -23,7 +23,7 @@ use config::Behaviors;
 use protocol::{Command, Response};
 
 use crate::topology::Topology;
-use crate::PoolShared;
+use crate::Bucket;
 
 /// What `stats proxy` reads besides the pools; set once at start-up.
 pub struct MainInfo {
@@ -86,15 +86,15 @@ pub fn main_stats() -> &'static MainStats {
 }
 
 static MAIN: RwLock<Option<Arc<MainInfo>>> = RwLock::new(None);
-static POOLS: Mutex<Vec<Weak<PoolShared>>> = Mutex::new(Vec::new());
+static POOLS: Mutex<Vec<Weak<Bucket>>> = Mutex::new(Vec::new());
 
 /// Sets what `stats proxy` prints about the process.
 pub fn set_main(info: MainInfo) {
     *MAIN.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(info));
 }
 
-/// Lists a labelled pool (called by [`PoolShared::set_label`]).
-pub(crate) fn register(pool: &Arc<PoolShared>) {
+/// Lists a labelled pool (called by [`Bucket::set_label`]).
+pub(crate) fn register(pool: &Arc<Bucket>) {
     let mut pools = POOLS.lock().unwrap_or_else(|p| p.into_inner());
     pools.retain(|w| w.strong_count() > 0);
     pools.push(Arc::downgrade(pool));

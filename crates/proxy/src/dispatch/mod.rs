@@ -5,17 +5,20 @@
 //! client's command (a2b: binary ADD's "exists" is ascii's NOT_STORED) and
 //! encoded in the client's protocol.
 
+pub(crate) mod direct;
+pub(crate) mod keyed;
+pub(crate) mod merge;
+
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::future::join_all;
 use protocol::{ascii, binary, Command, GetKind, Request, Response, Status, StoreMode};
 
+use crate::dispatch::merge::StatsMerger;
+use crate::downstream::pool;
 use crate::downstream::{DownRequest, DownResult};
 use crate::error::{failure_reply, unserved_reply, ClientProtocol, DownError};
-use crate::keyed;
-use crate::merge::StatsMerger;
-use crate::pool;
 use crate::topology::{DownstreamProtocol, Topology};
 
 /// The bytes to write back for one client request, in order.
@@ -113,8 +116,8 @@ pub fn answer(
     took: std::time::Duration,
     out: &mut BytesMut,
 ) {
-    crate::metrics::observe(req, frames, took);
-    let cmd = crate::metrics::command_index(req);
+    crate::stats::metrics::observe(req, frames, took);
+    let cmd = crate::stats::metrics::command_index(req);
     topo.runtime.answered(cmd, took, topo.timeouts.time_stats);
     crate::features::observe(topo, req, frames);
     encode(client, req, frames, out);
@@ -131,7 +134,7 @@ async fn send_once(
         topo.bump(|s| &s.tot_downstream_connect_interval);
         return Err(DownError::Connect);
     }
-    let _slot = crate::gate::server_slot(topo, server, affinity).await?;
+    let _slot = crate::admission::server_slot(topo, server, affinity).await?;
     let deadline = crate::downstream::deadline(std::time::Instant::now(), topo.timeouts.downstream);
     let result = pool::conn(topo, server, affinity).send(req, deadline).await;
     after_result(topo, server, affinity, &result);
@@ -169,7 +172,7 @@ pub async fn handle(
 ) -> Reply {
     let mut out = Reply::default();
     let started = std::time::Instant::now();
-    if let Some(frames) = crate::stats_proxy::local(&req.command) {
+    if let Some(frames) = crate::stats::proxy::local(&req.command) {
         encode(client, &req, &frames, &mut out.bytes);
         return out;
     }
@@ -196,9 +199,9 @@ pub async fn handle(
                 keyed::multi_get(&topo, get, affinity).await
             }
         }
-        Command::Get(get) => keyed::single_get(&topo, get, affinity).await,
+        Command::Get(get) => keyed::binary_get(&topo, get, affinity).await,
         Command::Store(_) | Command::Arith(_) | Command::Delete { .. } | Command::Touch { .. } => {
-            vec![crate::features::keyed(&topo, &req, client, affinity).await]
+            vec![crate::features::forward_invalidating(&topo, &req, client, affinity).await]
         }
         Command::FlushAll { .. } => {
             let flush = flush_all(&topo, &req, client, affinity);
@@ -242,11 +245,11 @@ async fn admit<'a>(
     client: ClientProtocol,
     req: &Request,
     affinity: usize,
-) -> Result<crate::gate::Permit<'a>, Response> {
+) -> Result<crate::admission::Permit<'a>, Response> {
     if !needs_servers(&req.command) {
         return Ok(None);
     }
-    crate::gate::admit(topo, affinity).await.map_err(|e| {
+    crate::admission::admit(topo, affinity).await.map_err(|e| {
         let get = matches!(req.command, Command::Get(_));
         if get && client == ClientProtocol::Ascii && !topo.is_vbucket() {
             Response::End

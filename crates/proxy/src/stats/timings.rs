@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::metrics::COMMANDS;
+use crate::stats::metrics::COMMANDS;
 
 /// Number of bins.
 pub const BINS: usize = 40;
