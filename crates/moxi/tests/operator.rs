@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -105,57 +106,48 @@ fn dashboard_exprs(v: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
+/// moxi (`-l 127.0.0.1 -t 1 --metrics ADMIN` and `args(LISTEN, DEAD)`)
+/// listening on LISTEN, where DEAD is a port nothing listens on (picked free,
+/// left unbound); returned once it runs, with ADMIN, LISTEN and DEAD.
+fn moxi_beside_a_dead_port(
+    args: impl Fn(u16, u16) -> Vec<String>,
+) -> (testkit::ChildServer, SocketAddr, u16, u16) {
+    let ports = common::free_ports(3);
+    let (listen_port, dead_port, admin) = (ports[0], ports[1], common::local(ports[2]));
+    let mut all: Vec<String> = ["-l", "127.0.0.1", "-t", "1", "--metrics"]
+        .map(String::from)
+        .to_vec();
+    all.push(admin.to_string());
+    all.extend(args(listen_port, dead_port));
+    let moxi = testkit::ChildServer::spawn(common::MOXI, all, common::local(listen_port)).unwrap();
+    common::wait_accepting(admin);
+    (moxi, admin, listen_port, dead_port)
+}
+
 #[test]
 fn healthz_is_alive_and_readyz_says_why_with_every_server_down() {
-    // Nothing listens on the downstream port: bound and closed again.
-    let ports = common::free_ports(3);
-    let (proxy_port, dead_port, admin_port) = (ports[0], ports[1], ports[2]);
-    let admin = common::local(admin_port);
-    let args = [
-        "-l".to_string(),
-        "127.0.0.1".into(),
-        "-t".into(),
-        "1".into(),
-        "-z".into(),
-        format!("{proxy_port}=127.0.0.1:{dead_port}"),
-        "--metrics".into(),
-        admin.to_string(),
-    ];
-    let _moxi = testkit::ChildServer::spawn(common::MOXI, args, common::local(proxy_port)).unwrap();
-    common::wait_accepting(admin);
+    let (_moxi, admin, proxy_port, dead_port) = moxi_beside_a_dead_port(|listen, dead| {
+        vec!["-z".into(), format!("{listen}=127.0.0.1:{dead}")]
+    });
     assert_eq!(http_get(admin, "/healthz"), (200, "alive\n".into()));
     let (status, why) = http_get(admin, "/readyz");
     assert_eq!(status, 503, "{why}");
-    assert!(
-        why.starts_with(&format!(
-            "port {proxy_port}: no server up (127.0.0.1:{dead_port}: "
-        )),
-        "{why}"
-    );
+    let first = format!("port {proxy_port}: no server up (127.0.0.1:{dead_port}: ");
+    assert!(why.starts_with(&first), "{why}");
     assert!(why.contains("refused"), "{why}");
 }
 
 #[test]
 fn readyz_waits_for_the_first_rest_configuration() {
-    // The REST server is a port nothing listens on: no config ever comes.
-    let ports = common::free_ports(3);
-    let (listen_port, dead_port, admin_port) = (ports[0], ports[1], ports[2]);
-    let admin = common::local(admin_port);
-    let args = [
-        "-l".to_string(),
-        "127.0.0.1".into(),
-        "-t".into(),
-        "1".into(),
-        "-Z".into(),
-        format!("port_listen={listen_port}"),
-        "-z".into(),
-        format!("url=http://127.0.0.1:{dead_port}/pools/default/bucketsStreaming/default"),
-        "--metrics".into(),
-        admin.to_string(),
-    ];
-    let _moxi =
-        testkit::ChildServer::spawn(common::MOXI, args, common::local(listen_port)).unwrap();
-    common::wait_accepting(admin);
+    // The REST server is the dead port: no config ever comes.
+    let (_moxi, admin, _, _) = moxi_beside_a_dead_port(|listen, dead| {
+        vec![
+            "-Z".into(),
+            format!("port_listen={listen}"),
+            "-z".into(),
+            format!("url=http://127.0.0.1:{dead}/pools/default/bucketsStreaming/default"),
+        ]
+    });
     assert_eq!(http_get(admin, "/healthz"), (200, "alive\n".into()));
     assert_eq!(
         http_get(admin, "/readyz"),
