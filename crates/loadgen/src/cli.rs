@@ -30,8 +30,10 @@ moxi-load [run] [OPTIONS]            measure one target
   --keys N              key space, prefilled before measuring (default 10000)
   --no-prefill          do not set the key space first
   --seed N              request stream seed
-  --csv FILE            append a result row (header written if new)
-  --svg FILE            write a plot of all rows of --csv (or of this run)
+  --csv FILE            also append a result row to FILE (header written if
+                        new); --csv - prints the CSV row on stdout instead of
+                        the summary table
+  --svg FILE            write a plot of all rows of --csv FILE (or of this run)
   --quiet               no progress bar
 
 moxi-load plot --out FILE.svg A.csv [B.csv ...]

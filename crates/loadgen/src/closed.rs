@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 use tokio::time::timeout_at;
 
 use crate::keys::Rng;
-use crate::tally::Tally;
+use crate::tally::{ErrorClass, Tally};
 use crate::verify::Verifier;
 use crate::workload::Workload;
 
@@ -113,7 +113,7 @@ pub fn run(
                 total.merge(&t);
                 elapsed = elapsed.max(e);
             }
-            Err(_) => total.errors(1, "load thread panicked"),
+            Err(_) => total.errors(1, ErrorClass::Internal, "load thread panicked"),
         }
     }
     (total, plan.duration.unwrap_or(elapsed))
@@ -136,7 +136,11 @@ fn thread_main(
         Err(e) => {
             barrier.wait();
             let mut t = Tally::default();
-            t.errors(sources.len() as u64, format!("runtime: {e}"));
+            t.errors(
+                sources.len() as u64,
+                ErrorClass::Internal,
+                format!("runtime: {e}"),
+            );
             return (t, Duration::ZERO);
         }
     };
@@ -163,7 +167,9 @@ fn thread_main(
             .collect();
         for t in tasks {
             if t.await.is_err() {
-                tally.borrow_mut().errors(1, "connection task panicked");
+                tally
+                    .borrow_mut()
+                    .errors(1, ErrorClass::Internal, "connection task panicked");
             }
         }
         let elapsed = start.elapsed();
@@ -185,10 +191,16 @@ async fn connect_all(
                 let _ = stream.set_nodelay(true);
                 conns.push((stream, s));
             }
-            Ok(Err(e)) => tally.borrow_mut().errors(1, format!("connect {addr}: {e}")),
-            Err(_) => tally
-                .borrow_mut()
-                .errors(1, format!("connect {addr}: timed out")),
+            Ok(Err(e)) => tally.borrow_mut().errors(
+                1,
+                ErrorClass::of_connect(&e),
+                format!("connect {addr}: {e}"),
+            ),
+            Err(_) => tally.borrow_mut().errors(
+                1,
+                ErrorClass::Timeout,
+                format!("connect {addr}: timed out"),
+            ),
         }
     }
     conns
@@ -218,14 +230,28 @@ impl Conn {
             if !wbuf.is_empty() {
                 match timeout_at(limit, stream.write_all(&wbuf)).await {
                     Ok(Ok(())) => wbuf.clear(),
-                    Ok(Err(e)) => return self.lost(inflight.len(), format!("write: {e}")),
+                    Ok(Err(e)) => {
+                        return self.lost(
+                            inflight.len(),
+                            ErrorClass::of_io(&e),
+                            format!("write: {e}"),
+                        )
+                    }
                     Err(_) => return self.out_of_time(&inflight),
                 }
             }
             match timeout_at(limit, stream.read_buf(&mut rbuf)).await {
-                Ok(Ok(0)) => return self.lost(inflight.len(), "connection closed by target"),
+                Ok(Ok(0)) => {
+                    return self.lost(
+                        inflight.len(),
+                        ErrorClass::ConnectionLost,
+                        "connection closed by target",
+                    )
+                }
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => return self.lost(inflight.len(), format!("read: {e}")),
+                Ok(Err(e)) => {
+                    return self.lost(inflight.len(), ErrorClass::of_io(&e), format!("read: {e}"))
+                }
                 Err(_) => return self.out_of_time(&inflight),
             }
             let now = Instant::now();
@@ -234,10 +260,20 @@ impl Conn {
                 let resp = match self.wl.decode(&mut rbuf) {
                     Ok(Some(r)) => r,
                     Ok(None) => break,
-                    Err(e) => return self.lost(inflight.len(), format!("bad reply: {e}")),
+                    Err(e) => {
+                        return self.lost(
+                            inflight.len(),
+                            ErrorClass::BadReply,
+                            format!("bad reply: {e}"),
+                        )
+                    }
                 };
                 let Some((sent, verifier)) = inflight.front_mut() else {
-                    return self.lost(1, format!("reply with no request: {resp:?}"));
+                    return self.lost(
+                        1,
+                        ErrorClass::BadReply,
+                        format!("reply with no request: {resp:?}"),
+                    );
                 };
                 let Some(result) = verifier.feed(&resp, self.wl.keys(), self.wl.values()) else {
                     continue;
@@ -248,7 +284,7 @@ impl Conn {
                     let mut t = self.tally.borrow_mut();
                     t.latencies.record(now - sent);
                     if let Err(p) = result {
-                        t.errors(1, p);
+                        t.problem(&p);
                     }
                     self.progress.fetch_add(1, Ordering::Relaxed);
                 }
@@ -280,22 +316,26 @@ impl Conn {
     /// that stops answering must not end a run with zero errors.
     fn out_of_time(&self, inflight: &VecDeque<(Instant, Verifier)>) {
         match self.deadline {
-            None => self.lost(inflight.len(), "no reply within 10 s"),
+            None => self.lost(inflight.len(), ErrorClass::Timeout, "no reply within 10 s"),
             Some(d) => {
                 let stalled = inflight
                     .iter()
                     .filter(|(sent, _)| d.into_std().saturating_duration_since(*sent) > STALLED)
                     .count();
                 if stalled > 0 {
-                    self.lost(stalled, format!("no reply within {STALLED:?}"));
+                    self.lost(
+                        stalled,
+                        ErrorClass::Timeout,
+                        format!("no reply within {STALLED:?}"),
+                    );
                 }
             }
         }
     }
 
-    fn lost(&self, outstanding: usize, why: impl std::fmt::Display) {
+    fn lost(&self, outstanding: usize, class: ErrorClass, why: impl std::fmt::Display) {
         self.tally
             .borrow_mut()
-            .errors(outstanding.max(1) as u64, why);
+            .errors(outstanding.max(1) as u64, class, why);
     }
 }

@@ -9,8 +9,10 @@
 //!
 //! - [`run`]: one measured run: prefill, then closed loop ([`closed`]) or
 //!   open loop at a fixed rate ([`open`], [`schedule`]), every reply checked
-//!   ([`verify`]), latencies in HDR histograms ([`summary`]);
-//! - results as CSV rows ([`csv`]) and a hand-written SVG plot ([`svg`]);
+//!   ([`verify`]), latencies in HDR histograms ([`summary`]), errors by
+//!   class ([`tally`]);
+//! - results as a table for people ([`report`]), CSV rows ([`csv`]) and a
+//!   hand-written SVG plot ([`svg`]);
 //! - [`compare`]: memcached, twemproxy, moxi and others in one run, in
 //!   alternating rounds, plus the idle-connection and callgrind checks.
 
@@ -21,6 +23,7 @@ pub mod csv;
 pub mod keys;
 pub mod open;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod summary;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use loadgen::cli::{self, Cli, RunArgs};
 use loadgen::compare;
 use loadgen::csv;
+use loadgen::report;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,25 +32,29 @@ fn main() -> ExitCode {
 fn run(args: &RunArgs) -> Result<(), String> {
     let r = loadgen::run(&args.run);
     let row = r.row(&args.run);
-    println!("{}", csv::HEADER);
-    println!("{}", row.to_line());
-    if let Some(p) = &r.first_problem {
-        eprintln!("moxi-load: {} errors; first: {p}", r.errors);
-    }
     let mut rows = vec![row.clone()];
-    if let Some(path) = &args.csv {
-        csv::append(path, &[row]).map_err(|e| format!("{}: {e}", path.display()))?;
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        rows = csv::parse_all(&text).map_err(|e| e.to_string())?;
+    match &args.csv {
+        Some(path) if path.as_os_str() == "-" => {
+            println!("{}", csv::HEADER);
+            println!("{}", row.to_line());
+        }
+        Some(path) => {
+            print!("{}", report::table(&args.run, &r));
+            csv::append(path, &[row]).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            rows = csv::parse_all(&text).map_err(|e| e.to_string())?;
+        }
+        None => print!("{}", report::table(&args.run, &r)),
     }
     if let Some(path) = &args.svg {
         std::fs::write(path, loadgen::svg::render(&rows))
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    if r.errors > 0 {
-        return Err(format!("{} requests failed verification", r.errors));
+    match report::errors_line(&r) {
+        Some(line) => Err(line),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn plot(out: &std::path::Path, inputs: &[std::path::PathBuf]) -> Result<(), String> {

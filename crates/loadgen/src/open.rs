@@ -21,7 +21,7 @@ use bytes::BytesMut;
 
 use crate::keys::Rng;
 use crate::schedule::{split, Schedule};
-use crate::tally::Tally;
+use crate::tally::{ErrorClass, Tally};
 use crate::verify::Verifier;
 use crate::workload::Workload;
 
@@ -66,7 +66,11 @@ pub fn run(
                 writers.push((w, tx));
                 readers.push((r, rx));
             }
-            Err(e) => lock(&tally).errors(1, format!("connect {addr}: {e}")),
+            Err(e) => lock(&tally).errors(
+                1,
+                ErrorClass::of_connect(&e),
+                format!("connect {addr}: {e}"),
+            ),
         }
     }
     let pacers = plan.threads.clamp(1, writers.len().max(1));
@@ -100,7 +104,7 @@ pub fn run(
         .collect();
     for h in pacer_handles.into_iter().chain(reader_handles) {
         if h.join().is_err() {
-            lock(&tally).errors(1, "load thread panicked");
+            lock(&tally).errors(1, ErrorClass::Internal, "load thread panicked");
         }
     }
     let t = lock(&tally).clone();
@@ -156,7 +160,7 @@ fn pace(
             if dead[c] || group[c].1.send(Pending { intended, verifier }).is_err() {
                 dead[c] = true;
                 bufs[c].clear();
-                lock(tally).errors(1, "connection lost before send");
+                lock(tally).errors(1, ErrorClass::ConnectionLost, "connection lost before send");
             }
         }
         sent = due;
@@ -167,7 +171,7 @@ fn pace(
             if let Err(e) = group[c].0.write_all(buf) {
                 // Its outstanding requests are counted by its reader.
                 dead[c] = true;
-                lock(tally).errors(1, format!("write: {e}"));
+                lock(tally).errors(1, ErrorClass::of_io(&e), format!("write: {e}"));
             }
             buf.clear();
         }
@@ -199,13 +203,21 @@ fn read_loop(
             break None;
         }
         if Instant::now() > end + DRAIN {
-            break Some(format!("no reply within {DRAIN:?} after the run"));
+            break Some((
+                ErrorClass::Timeout,
+                format!("no reply within {DRAIN:?} after the run"),
+            ));
         }
         let n = match stream.read(&mut chunk) {
-            Ok(0) => break Some("connection closed by target".to_string()),
+            Ok(0) => {
+                break Some((
+                    ErrorClass::ConnectionLost,
+                    "connection closed by target".to_string(),
+                ))
+            }
             Ok(n) => n,
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => continue,
-            Err(e) => break Some(format!("read: {e}")),
+            Err(e) => break Some((ErrorClass::of_io(&e), format!("read: {e}"))),
         };
         buf.extend_from_slice(&chunk[..n]);
         let now = Instant::now();
@@ -217,12 +229,12 @@ fn read_loop(
         progress.fetch_add(t.latencies.len() - before, Ordering::Relaxed);
         drop(t);
         if let Err(why) = matched {
-            break Some(why);
+            break Some((ErrorClass::BadReply, why));
         }
     };
-    if let Some(why) = outcome {
+    if let Some((class, why)) = outcome {
         let left = queue.len() as u64 + rx.try_iter().count() as u64;
-        lock(tally).errors(left.max(1), why);
+        lock(tally).errors(left.max(1), class, why);
     }
 }
 
@@ -253,7 +265,7 @@ fn match_replies(
                 .latencies
                 .record(now.saturating_duration_since(front.intended));
             if let Err(p) = result {
-                tally.errors(1, p);
+                tally.problem(&p);
             }
             queue.pop_front();
         }

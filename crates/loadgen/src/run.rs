@@ -1,6 +1,7 @@
 //! One measured run against one target: prefill, then closed- or open-loop
 //! load, then a [`RunResult`] (summary, errors, CSV row).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use crate::keys::Rng;
 use crate::open;
 use crate::progress::{Goal, Progress};
 use crate::summary::Summary;
-use crate::tally::Tally;
+use crate::tally::{ClassCount, ErrorClass, Tally};
 use crate::workload::{Mix, Workload};
 
 /// Closed loop (throughput) or open loop (latency at a fixed rate).
@@ -97,6 +98,8 @@ pub struct RunResult {
     pub errors: u64,
     /// The first problem seen, if any.
     pub first_problem: Option<String>,
+    /// Errors by class, each with its first occurrence.
+    pub classes: BTreeMap<ErrorClass, ClassCount>,
     /// CPU time (user + system, all threads) each [`RunConfig::watch`]
     /// process spent during the measured load; `None` where it could not
     /// be read.
@@ -180,6 +183,7 @@ pub fn run(cfg: &RunConfig) -> RunResult {
         summary: tally.summarize(elapsed),
         errors: tally.errors,
         first_problem: tally.first_problem,
+        classes: tally.classes,
         cpu,
     }
 }
@@ -293,6 +297,7 @@ mod tests {
             },
             errors: 1,
             first_problem: None,
+            classes: BTreeMap::new(),
             cpu: Vec::new(),
         };
         let row = r.row(&cfg);

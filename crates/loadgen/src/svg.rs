@@ -1,7 +1,8 @@
 //! A hand-written SVG plot of result rows: one throughput panel (grouped
 //! bars: one group per case, one bar per system) and one latency panel per
 //! case (p50, p99, p99.9, max on a log scale, one line per system). Rows
-//! repeated for a system and case (rounds) are shown by their median.
+//! repeated for a system and case (rounds) are shown by their median, and
+//! the panel's title says so (a single run's does not).
 
 use std::fmt::Write as _;
 
@@ -60,7 +61,8 @@ fn throughput_panel(s: &mut String, rows: &[Row], systems: &[String], cases: &[S
         .flat_map(|c| systems.iter().filter_map(move |sys| value(sys, c)))
         .fold(0.0, f64::max);
     let ymax = nice_ceiling(max);
-    title(s, "throughput (requests/s, median over rounds)", top);
+    let rounds = rounds_note(rows, |_| true);
+    title(s, &format!("throughput (requests/s{rounds})"), top);
     linear_axis(s, top, ymax);
     let plot_w = WIDTH - LEFT - RIGHT;
     let group_w = plot_w / cases.len().max(1) as f64;
@@ -123,9 +125,10 @@ fn latency_panel(s: &mut String, rows: &[Row], systems: &[String], case: &str, t
         .fold((f64::MAX, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     let lo_exp = lo.max(0.1).log10().floor() as i32;
     let hi_exp = (hi.max(1.0).log10().ceil() as i32).max(lo_exp + 1);
+    let rounds = rounds_note(rows, |r| r.case() == case);
     title(
         s,
-        &format!("latency, µs (log scale): {}", escape(case)),
+        &format!("latency, µs (log scale{rounds}): {}", escape(case)),
         top,
     );
     let y_of = |v: f64| {
@@ -196,6 +199,28 @@ fn grid_line(s: &mut String, y: f64, label: &str) {
         tx = LEFT - 6.0,
         ty = y + 4.0
     );
+}
+
+/// What a panel over the rows `shown` plots: each single run as itself,
+/// repeated runs of a system and case (rounds) by their median. Empty when
+/// every system and case ran once.
+fn rounds_note(rows: &[Row], shown: impl Fn(&Row) -> bool) -> String {
+    let mut runs: Vec<((&str, String), usize)> = Vec::new();
+    for r in rows.iter().filter(|r| shown(r)) {
+        let key = (r.label.as_str(), r.case());
+        match runs.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => *n += 1,
+            None => runs.push((key, 1)),
+        }
+    }
+    let min = runs.iter().map(|(_, n)| *n).min().unwrap_or(1);
+    let max = runs.iter().map(|(_, n)| *n).max().unwrap_or(1);
+    match (min, max) {
+        (_, 1) => String::new(),
+        (a, b) if a == b => format!(", median of {b} rounds"),
+        (1, b) => format!(", median of up to {b} rounds"),
+        (a, b) => format!(", median of {a}-{b} rounds"),
+    }
 }
 
 /// The median of `metric` over rows of `system` and `case`.
@@ -300,6 +325,24 @@ mod tests {
             svg.contains("memcached closed ascii c=32: 100001/s"),
             "median of rounds"
         );
+        assert!(svg.contains(">throughput (requests/s, median of 3 rounds)<"));
+        assert!(svg.contains(">latency, µs (log scale, median of 3 rounds): closed ascii c=1<"));
+    }
+
+    #[test]
+    fn titles_say_median_only_over_repeated_runs() {
+        let single = render(&[row("moxi", 32, 5.0), row("memcached", 32, 6.0)]);
+        assert!(single.contains(">throughput (requests/s)<"), "{single}");
+        assert!(single.contains(">latency, µs (log scale): closed ascii c=32<"));
+        assert!(!single.contains("median"));
+        let mixed = render(&[
+            row("moxi", 1, 5.0),
+            row("moxi", 1, 6.0),
+            row("moxi", 32, 7.0),
+        ]);
+        assert!(mixed.contains(">throughput (requests/s, median of up to 2 rounds)<"));
+        assert!(mixed.contains(">latency, µs (log scale, median of 2 rounds): closed ascii c=1<"));
+        assert!(mixed.contains(">latency, µs (log scale): closed ascii c=32<"));
     }
 
     #[test]

@@ -55,9 +55,25 @@ pub enum Problem {
     /// A hit for a key that was not asked, or asked once and returned twice.
     #[error("unexpected or repeated key {0:?}")]
     UnexpectedKey(String),
-    /// An error reply or any frame the request cannot have.
+    /// An error reply (`ERROR`, `CLIENT_ERROR`, `SERVER_ERROR`, a binary
+    /// error status).
+    #[error("error reply {0}")]
+    ErrorReply(String),
+    /// Any other frame the request cannot have.
     #[error("unexpected reply {0}")]
     Unexpected(String),
+}
+
+impl Problem {
+    /// The problem of a frame the request cannot have.
+    fn unexpected(resp: &Response) -> Problem {
+        match resp {
+            Response::Error(_) | Response::Status { .. } => {
+                Problem::ErrorReply(format!("{resp:?}"))
+            }
+            _ => Problem::Unexpected(format!("{resp:?}")),
+        }
+    }
 }
 
 /// The verification state of one request.
@@ -123,10 +139,10 @@ impl Verifier {
                 Some(self.finish(count))
             }
             (Expect::QuietHits { .. }, _) => {
-                self.note(Problem::Unexpected(format!("{resp:?}")));
+                self.note(Problem::unexpected(resp));
                 None
             }
-            _ => Some(Err(Problem::Unexpected(format!("{resp:?}")))),
+            _ => Some(Err(Problem::unexpected(resp))),
         }
     }
 
@@ -209,6 +225,9 @@ mod tests {
         assert_eq!(run(&mut v, &[Response::Stored { cas: 1 }]), [Some(Ok(()))]);
         let mut v = Verifier::new(Expect::Stored);
         let r = run(&mut v, &[Response::server_error("out of memory")]);
+        assert!(matches!(r[0], Some(Err(Problem::ErrorReply(_)))));
+        let mut v = Verifier::new(Expect::Stored);
+        let r = run(&mut v, &[Response::Deleted]);
         assert!(matches!(r[0], Some(Err(Problem::Unexpected(_)))));
     }
 
@@ -296,7 +315,7 @@ mod tests {
     fn ascii_error_ends_a_get() {
         let mut v = Verifier::new(Expect::Hits { first: 5, count: 3 });
         let r = run(&mut v, &[Response::Error(ErrorKind::UnknownCommand)]);
-        assert!(matches!(r[0], Some(Err(Problem::Unexpected(_)))));
+        assert!(matches!(r[0], Some(Err(Problem::ErrorReply(_)))));
     }
 
     #[test]
@@ -337,7 +356,7 @@ mod tests {
         );
         assert_eq!(r[0], None);
         assert_eq!(r[1], None);
-        assert!(matches!(r[2], Some(Err(Problem::Unexpected(_)))));
+        assert!(matches!(r[2], Some(Err(Problem::ErrorReply(_)))));
         let mut v = Verifier::new(Expect::QuietHits { first: 1, count: 2 });
         let r = run(&mut v, &[hit(&ks, &vs, 2), hit(&ks, &vs, 1), Response::End]);
         assert_eq!(r[2], Some(Ok(())));

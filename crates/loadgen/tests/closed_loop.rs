@@ -87,6 +87,10 @@ fn a_missing_key_space_is_caught() {
     let r = run(&cfg);
     assert!(r.errors > 0, "gets of keys never set must count as errors");
     assert!(r.first_problem.unwrap().contains("missing"));
+    assert_eq!(
+        r.classes.keys().collect::<Vec<_>>(),
+        [&loadgen::tally::ErrorClass::Miss]
+    );
     server.stop();
 }
 
@@ -106,5 +110,9 @@ fn a_target_that_never_answers_is_an_error() {
     let r = run(&cfg);
     assert_eq!(r.summary.requests, 0);
     assert!(r.errors >= 2, "stalled requests count as errors");
+    assert_eq!(
+        r.classes.keys().collect::<Vec<_>>(),
+        [&loadgen::tally::ErrorClass::Timeout]
+    );
     keep.join().unwrap();
 }

@@ -1,6 +1,8 @@
 //! The operator's HTTP endpoint (`--metrics ADDR:PORT`, off by default):
-//! `GET /metrics` in Prometheus text format and `GET /healthz`, which turns
-//! ready (200) once the first topology is loaded (503 before).
+//! `GET /metrics` in Prometheus text format, `GET /healthz` (200 while the
+//! process answers at all: liveness) and `GET /readyz` (200 when a config is
+//! loaded and every bucket has a server up, 503 with the reasons otherwise;
+//! see [`crate::ready`]).
 //!
 //! Deliberately tiny: one request per connection, `Connection: close`.
 
@@ -17,6 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct Sources {
     /// Client connections of the whole process.
     pub conns: Arc<ConnLimit>,
+    /// The buckets `/readyz` checks.
+    pub buckets: crate::ready::Buckets,
 }
 
 /// A running endpoint.
@@ -72,7 +76,7 @@ async fn serve(mut stream: TcpStream, sources: Arc<Sources>) {
     let line = String::from_utf8_lossy(line);
     let mut parts = line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let (status, ctype, body) = route(method, path, &sources);
+    let (status, ctype, body) = route(method, path, &sources).await;
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
@@ -84,27 +88,25 @@ async fn serve(mut stream: TcpStream, sources: Arc<Sources>) {
     let _ = stream.shutdown().await;
 }
 
-fn route(method: &str, path: &str, sources: &Sources) -> (&'static str, &'static str, String) {
+async fn route(
+    method: &str,
+    path: &str,
+    sources: &Sources,
+) -> (&'static str, &'static str, String) {
     if method != "GET" && method != "HEAD" {
         return ("405 Method Not Allowed", "text/plain", "only GET\n".into());
     }
     match path.split('?').next().unwrap_or("") {
         "/metrics" => ("200 OK", "text/plain; version=0.0.4", render(sources)),
-        "/healthz" => {
-            if proxy::stats::metrics::config_version() > 0 {
-                ("200 OK", "text/plain", "ready\n".into())
-            } else {
-                (
-                    "503 Service Unavailable",
-                    "text/plain",
-                    "waiting for the first topology\n".into(),
-                )
-            }
-        }
+        "/healthz" => ("200 OK", "text/plain", "alive\n".into()),
+        "/readyz" => match crate::ready::check(&sources.buckets).await {
+            Ok(()) => ("200 OK", "text/plain", "ready\n".into()),
+            Err(why) => ("503 Service Unavailable", "text/plain", why),
+        },
         _ => (
             "404 Not Found",
             "text/plain",
-            "try /metrics or /healthz\n".into(),
+            "try /metrics, /healthz or /readyz\n".into(),
         ),
     }
 }

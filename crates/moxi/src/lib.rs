@@ -7,6 +7,8 @@ pub mod admin;
 pub mod cli;
 pub mod daemon;
 pub mod logging;
+pub mod man;
+pub mod ready;
 pub mod run;
 pub mod signals;
 pub mod usage;

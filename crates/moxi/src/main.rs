@@ -7,6 +7,11 @@ use moxi::logging::{announce, fatal};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Hidden: the man page, generated from the -h text (packaging/build-deb.sh).
+    if args == ["--man"] {
+        print!("{}", moxi::man::man_page());
+        return ExitCode::SUCCESS;
+    }
     let opts = match cli::parse(&args) {
         Ok(Action::Help) => {
             print!("{}", moxi::usage::usage());

@@ -166,6 +166,7 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
                 addr,
                 crate::admin::Sources {
                     conns: conns.clone(),
+                    buckets: ready_buckets(&proxies, &gateway),
                 },
             )
             .map_err(|e| listen_error("metrics", addr.port(), "--metrics ADDR:PORT", &e))?,
@@ -180,6 +181,24 @@ pub fn start(opts: &Options) -> Result<Running, StartError> {
         workers,
         admin,
     })
+}
+
+/// The buckets `/readyz` checks: static ones named by their port.
+fn ready_buckets(
+    proxies: &[(Listener, Arc<Bucket>)],
+    gateway: &Option<(Listener, Arc<Gateway>, Watcher)>,
+) -> crate::ready::Buckets {
+    let fixed = proxies
+        .iter()
+        .map(|(listener, bucket)| {
+            let port = listener.local_addrs().first().map_or(0, |a| a.port());
+            (format!("port {port}"), bucket.clone())
+        })
+        .collect();
+    crate::ready::Buckets {
+        fixed,
+        gateway: gateway.as_ref().map(|(_, g, _)| g.clone()),
+    }
 }
 
 /// What every listener of this process shares.

@@ -46,7 +46,7 @@ Proxy (moxi flags):
    (optionally auth=USER%PASS,url=...), or a trailing http://... argument
 -Z <key=value,...>        proxy behaviors (see README), e.g. port_listen=11211,
                           usr=,pwd=,bucket=,default_bucket_name=,auth_timeout=100
---metrics=<addr:port>     serve /metrics (Prometheus) and /healthz over HTTP
+--metrics=<addr:port>     serve /metrics (Prometheus), /healthz and /readyz over HTTP
 
 Accepted for compatibility and ignored (they mean nothing for this engine):
 -U 0, -a, -k, -r, -L, -f, -n, -D, -W, -X, -N, -Y n

@@ -8,16 +8,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = out.split_once("\r\n\r\n").unwrap().1.to_string();
-    (status, body)
-}
+use common::http_get;
+
+mod common;
 
 /// `name{labels}` -> value, for every sample line.
 fn parse(text: &str) -> HashMap<String, f64> {
@@ -78,7 +71,7 @@ fn metrics_endpoint_counts_requests_and_reports_ready() {
     c.read_exact(&mut got).unwrap();
     assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want));
 
-    let (status, body) = http_get(admin, "/healthz");
+    let (status, body) = http_get(admin, "/readyz");
     assert_eq!((status, body.as_str()), (200, "ready\n"));
     let (status, text) = http_get(admin, "/metrics");
     assert_eq!(status, 200);

@@ -122,6 +122,7 @@ pub fn require(what: &str, found: Result<(), String>) -> bool {
 fn apt_package(tool: &str) -> &str {
     match tool {
         "memccapable" | "memcat" | "memcp" | "memstat" => "libmemcached-tools",
+        "promtool" => "prometheus",
         other => other,
     }
 }

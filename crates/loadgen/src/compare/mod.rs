@@ -324,8 +324,8 @@ fn measure_one(
             .collect(),
     };
     let result = run(&rc);
-    if let Some(p) = &result.first_problem {
-        println!("  {}: {} errors, first: {p}", target.label, result.errors);
+    if let Some(errors) = crate::report::errors_line(&result) {
+        println!("  {}: {errors}", target.label);
     }
     let per_request =
         |d: std::time::Duration| d.as_secs_f64() * 1e6 / result.summary.requests.max(1) as f64;

@@ -2,7 +2,9 @@
 //! moxi child processes on free ports, and readiness by connect-retry.
 #![allow(dead_code)]
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::time::Duration;
 
 use testkit::{ChildServer, Memcached};
 
@@ -29,6 +31,18 @@ pub fn free_ports(n: usize) -> Vec<u16> {
 /// Waits until `addr` accepts connections (connect-retry, no fixed sleep).
 pub fn wait_accepting(addr: SocketAddr) {
     testkit::wait_accepting(addr).unwrap();
+}
+
+/// `GET path` on an HTTP endpoint (moxi's `--metrics`): status and body.
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = out.split_once("\r\n\r\n").unwrap().1.to_string();
+    (status, body)
 }
 
 /// `n` memcached on free ports (64 MiB, no UDP, one thread).
