@@ -8,8 +8,11 @@
 //!   per worker; the others wait up to `downstream_conn_queue_timeout`,
 //!   then get `SERVER_ERROR proxy downstream timeout <host>`.
 //!
-//! Both are per-worker semaphores, so taking a permit is one uncontended
-//! atomic operation; a timer starts only when a request must wait.
+//! Both are per-worker semaphores ([`PerWorker`]), so taking a permit is one
+//! uncontended atomic operation; a timer starts only when a request must
+//! wait. Their owners are what they bound: a bucket's counters hold its wait
+//! queue, a server's health record its budget; this module is the only one
+//! that looks inside.
 //!
 //! A client's requests pass a gate in the order it sent them. Its requests
 //! run concurrently, and a fair semaphore alone does not keep them in
@@ -23,6 +26,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use tokio::sync::{AcquireError, Mutex, Semaphore, SemaphorePermit};
@@ -32,6 +36,55 @@ use crate::topology::Topology;
 
 /// A place in the wait queue or a server's budget; released on drop.
 pub type Permit<'a> = Option<SemaphorePermit<'a>>;
+
+/// Slots per owner: workers beyond this share slots (still correct).
+const WORKER_SLOTS: usize = crate::stats::MAX_SLOTS;
+
+/// One semaphore per worker, made on first use: a bucket's wait queue or a
+/// server's budget.
+#[derive(Default)]
+pub struct PerWorker(OnceLock<Box<[Semaphore]>>);
+
+impl PerWorker {
+    /// This worker's semaphore, made with `permits` places on first use.
+    fn get(&self, permits: usize) -> &Semaphore {
+        let all = self.0.get_or_init(|| {
+            let permits = permits.min(Semaphore::MAX_PERMITS);
+            (0..WORKER_SLOTS).map(|_| Semaphore::new(permits)).collect()
+        });
+        &all[runtime::workers::worker_index() % WORKER_SLOTS]
+    }
+}
+
+impl std::fmt::Debug for PerWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PerWorker")
+    }
+}
+
+/// This worker's wait queue of `topo`'s bucket (`downstream_max`), or
+/// `None` when unlimited.
+pub fn wait_queue(topo: &Topology) -> Option<&Semaphore> {
+    match topo.timeouts.downstream_max {
+        0 => None,
+        max => Some(topo.runtime.wait_queue.get(max as usize)),
+    }
+}
+
+/// This worker's budget of requests in flight to server `server`
+/// (`downstream_conn_max` × `downstream_conn_pipeline`), or `None` when
+/// the pipeline is unlimited.
+pub fn server_budget(topo: &Topology, server: usize) -> Option<&Semaphore> {
+    let pipeline = topo.timeouts.conn_pipeline;
+    if pipeline == 0 {
+        return None;
+    }
+    let permits = topo
+        .conns_per_server
+        .max(1)
+        .saturating_mul(pipeline as usize);
+    Some(topo.health.get(server)?.budget.get(permits))
+}
 
 /// One client's requests waiting at one gate: whoever holds `turn` is the
 /// client's next request to get a permit.
@@ -76,7 +129,7 @@ impl Drop for InLine {
 
 /// A permit of `gate` for the client `affinity` without waiting: `None`
 /// when none is free or one of the client's requests waits for one.
-pub fn take_now(gate: &Semaphore, affinity: usize) -> Option<SemaphorePermit<'_>> {
+fn take_now(gate: &Semaphore, affinity: usize) -> Option<SemaphorePermit<'_>> {
     let key = (gate as *const Semaphore as usize, affinity);
     if LINES.with(|l| l.borrow().contains_key(&key)) {
         return None;
@@ -119,10 +172,30 @@ async fn bounded<T>(
     }
 }
 
+/// Takes a place in `topo`'s wait queue for a request that holds it beyond
+/// a borrow (the direct lane keeps it in plain data): `Some(true)` taken,
+/// `Some(false)` no wait queue, `None` none free now (or one of the
+/// client's requests waits for one). Give it back with [`release_held`].
+pub fn hold_now(topo: &Topology, affinity: usize) -> Option<bool> {
+    let Some(gate) = wait_queue(topo) else {
+        return Some(false);
+    };
+    let permit = take_now(gate, affinity)?;
+    permit.forget();
+    Some(true)
+}
+
+/// Gives back a place taken by [`hold_now`].
+pub fn release_held(topo: &Topology) {
+    if let Some(gate) = wait_queue(topo) {
+        gate.add_permits(1);
+    }
+}
+
 /// Waits for a place among the `downstream_max` requests of `topo`'s pool
 /// on this worker, behind the earlier requests of the client `affinity`.
 pub async fn admit(topo: &Topology, affinity: usize) -> Result<Permit<'_>, DownError> {
-    let Some(gate) = topo.runtime.gate(topo.timeouts.downstream_max) else {
+    let Some(gate) = wait_queue(topo) else {
         return Ok(None);
     };
     match take(gate, affinity, topo.timeouts.wait_queue).await {
@@ -142,11 +215,7 @@ pub async fn server_slot(
     server: usize,
     affinity: usize,
 ) -> Result<Permit<'_>, DownError> {
-    let budget = topo
-        .health
-        .get(server)
-        .and_then(|h| h.slot_budget(topo.conns_per_server, topo.timeouts.conn_pipeline));
-    let Some(gate) = budget else {
+    let Some(gate) = server_budget(topo, server) else {
         return Ok(None);
     };
     match take(gate, affinity, topo.timeouts.conn_queue).await {
@@ -190,6 +259,33 @@ mod tests {
         drop(got_first);
         drop(second.await.unwrap());
         assert!(LINES.with(|l| l.borrow().is_empty()), "lines are removed");
+    }
+
+    #[test]
+    fn wait_queues_and_budgets_exist_only_with_a_limit() {
+        use crate::topology::{DownstreamProtocol, Placement, Unserved};
+        let servers = vec![routing::Server::new("127.0.0.1", 1, 0)];
+        let mut topo = Topology::new(
+            servers,
+            Placement::Empty(Unserved::Unconfigured),
+            DownstreamProtocol::Binary,
+        );
+        topo.timeouts.downstream_max = 0;
+        assert!(wait_queue(&topo).is_none());
+        assert!(server_budget(&topo, 0).is_none());
+        topo.timeouts.downstream_max = 3;
+        topo.timeouts.conn_pipeline = 2;
+        topo.conns_per_server = 4;
+        assert_eq!(wait_queue(&topo).map(|g| g.available_permits()), Some(3));
+        assert_eq!(
+            server_budget(&topo, 0).map(|g| g.available_permits()),
+            Some(8)
+        );
+        assert!(server_budget(&topo, 1).is_none(), "no such server");
+        assert_eq!(hold_now(&topo, 1), Some(true));
+        assert_eq!(wait_queue(&topo).map(|g| g.available_permits()), Some(2));
+        release_held(&topo);
+        assert_eq!(wait_queue(&topo).map(|g| g.available_permits()), Some(3));
     }
 
     #[tokio::test]

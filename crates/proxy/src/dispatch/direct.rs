@@ -78,24 +78,16 @@ impl Direct {
             return Err(req);
         };
         let server = target.server;
-        let budgeted = topo
-            .health
-            .get(server)
-            .and_then(|h| h.slot_budget(topo.conns_per_server, topo.timeouts.conn_pipeline));
-        if budgeted.is_some() || topo.is_down(server) {
+        // A server budget (`downstream_conn_pipeline`) may make a request
+        // wait: the general path waits.
+        if topo.timeouts.conn_pipeline != 0 || topo.is_down(server) {
             return Err(req);
         }
         let started = Instant::now();
-        let gated = match topo.runtime.gate(topo.timeouts.downstream_max) {
-            None => false,
-            Some(gate) => match crate::admission::take_now(gate, affinity) {
-                Some(permit) => {
-                    permit.forget();
-                    true
-                }
-                // A full wait queue: the general path waits in it.
-                None => return Err(req),
-            },
+        let gated = match crate::admission::hold_now(topo, affinity) {
+            Some(held) => held,
+            // A full wait queue: the general path waits in it.
+            None => return Err(req),
         };
         let down = down_request(topo, &req);
         let deadline = deadline(started, topo.timeouts.downstream);
@@ -176,9 +168,7 @@ impl Direct {
 impl Drop for Direct {
     fn drop(&mut self) {
         if self.gated {
-            if let Some(gate) = self.topo.runtime.gate(self.topo.timeouts.downstream_max) {
-                gate.add_permits(1);
-            }
+            crate::admission::release_held(&self.topo);
         }
     }
 }

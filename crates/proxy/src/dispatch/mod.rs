@@ -139,10 +139,7 @@ pub fn answer(
     took: std::time::Duration,
     out: &mut BytesMut,
 ) {
-    crate::stats::metrics::observe(req, frames, took);
-    let cmd = crate::stats::metrics::command_index(req);
-    topo.runtime.answered(cmd, took, topo.timeouts.time_stats);
-    crate::features::observe(topo, req, frames);
+    crate::stats::observe(topo, req, frames, took);
     if log::log_enabled!(log::Level::Trace) {
         trace_request(req, frames, took);
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Process-wide totals over every pool, for Prometheus: counters
 /// never go back (unlike the per-pool ones `stats proxy reset` zeroes).
 #[derive(Default)]
-pub(crate) struct Totals {
+pub(crate) struct ProcessTotals {
     pub(crate) hits: AtomicU64,
     pub(crate) misses: AtomicU64,
     pub(crate) expires: AtomicU64,
@@ -23,18 +23,18 @@ pub(crate) struct Totals {
     pub(crate) optimize_sets: AtomicU64,
 }
 
-pub(crate) fn totals() -> &'static Totals {
-    static T: std::sync::OnceLock<Totals> = std::sync::OnceLock::new();
-    T.get_or_init(Totals::default)
+pub(crate) fn totals() -> &'static ProcessTotals {
+    static T: std::sync::OnceLock<ProcessTotals> = std::sync::OnceLock::new();
+    T.get_or_init(ProcessTotals::default)
 }
 
 /// Adds `n` to one total.
-pub(crate) fn add(which: impl Fn(&Totals) -> &AtomicU64, n: u64) {
+pub(crate) fn add(which: impl Fn(&ProcessTotals) -> &AtomicU64, n: u64) {
     which(totals()).fetch_add(n, Ordering::Relaxed);
 }
 
 /// Takes `n` from one gauge.
-pub(crate) fn sub(which: impl Fn(&Totals) -> &AtomicU64, n: u64) {
+pub(crate) fn sub(which: impl Fn(&ProcessTotals) -> &AtomicU64, n: u64) {
     which(totals()).fetch_sub(n, Ordering::Relaxed);
 }
 

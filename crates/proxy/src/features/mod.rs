@@ -1,7 +1,8 @@
 //! The per-pool behaviours around forwarding that `-Z` switches on: the
-//! front cache ([`crate::features::frontcache`]), key stats ([`crate::features::keystats`]) and
-//! `optimize_set` ([`crate::features::optimize`]), and their hooks in the request
-//! path ([`get`], [`forward_invalidating`], [`flush_all`], [`observe`]).
+//! front cache ([`frontcache`]), key stats ([`keystats`]) and `optimize_set`
+//! ([`optimize`]), and their hooks in the request path ([`get`],
+//! [`forward_invalidating`], [`flush_all`]; key stats are fed by
+//! [`crate::stats::observe`]).
 //!
 //! A pool's [`Features`] hang off its [`Topology`]. A reload builds a new
 //! topology; [`Topology::inherit_features`] (called by
@@ -195,11 +196,6 @@ pub async fn flush_all<F: std::future::Future<Output = Response>>(
     let reply = flush.await;
     topo.features.front.flush();
     reply
-}
-
-/// Counts an answered request in the key stats.
-pub fn observe(topo: &Topology, req: &Request, frames: &[Response]) {
-    topo.features.keys.observe(req, frames);
 }
 
 pub use crate::features::metrics::render as render_metrics;

@@ -22,14 +22,12 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
-
-use tokio::sync::Semaphore;
 
 use crate::health::server_log::ServerLog;
 use crate::stats::timings::Histogram;
-use crate::stats::{ProxyStats, Totals, MAX_SLOTS};
+use crate::stats::{ProxyStats, Totals};
 use crate::topology::{DownstreamProtocol, Timeouts};
 
 /// How failures turn into a down server and back (`-Z connect_max_errors`,
@@ -72,8 +70,9 @@ pub struct ServerHealth {
     pub counters: ProxyStats,
     /// Microseconds from connect start to a usable connection.
     pub connect_time: Histogram,
-    /// Per-worker budgets of `downstream_conn_pipeline`, made on first use.
-    slots: OnceLock<Box<[Semaphore]>>,
+    /// The server's budget of requests in flight per worker
+    /// (`downstream_conn_pipeline`); see [`crate::admission`].
+    pub(crate) budget: crate::admission::PerWorker,
     /// The log of this server's state changes (`-v`).
     pub log: ServerLog,
 }
@@ -87,14 +86,14 @@ impl std::fmt::Debug for ServerHealth {
     }
 }
 
-static REGISTRY: Mutex<Option<HashMap<String, Weak<ServerHealth>>>> = Mutex::new(None);
+static SERVERS: Mutex<Option<HashMap<String, Weak<ServerHealth>>>> = Mutex::new(None);
 /// Bumped whenever any server goes down or comes back (ejection caches
 /// compare it).
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// The record of `addr` (`host:port`), created on first use.
 pub fn entry(addr: &str) -> Arc<ServerHealth> {
-    let mut reg = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+    let mut reg = SERVERS.lock().unwrap_or_else(|p| p.into_inner());
     let map = reg.get_or_insert_with(HashMap::new);
     if let Some(h) = map.get(addr).and_then(Weak::upgrade) {
         return h;
@@ -108,7 +107,7 @@ pub fn entry(addr: &str) -> Arc<ServerHealth> {
         marked_down: AtomicU64::new(0),
         counters: ProxyStats::default(),
         connect_time: Histogram::default(),
-        slots: OnceLock::new(),
+        budget: Default::default(),
         log: ServerLog::default(),
     });
     map.insert(addr.to_owned(), Arc::downgrade(&h));
@@ -117,7 +116,7 @@ pub fn entry(addr: &str) -> Arc<ServerHealth> {
 
 /// Every live record, sorted by address.
 pub fn all() -> Vec<Arc<ServerHealth>> {
-    let reg = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+    let reg = SERVERS.lock().unwrap_or_else(|p| p.into_inner());
     let mut v: Vec<_> = reg
         .iter()
         .flat_map(|m| m.values())
@@ -225,22 +224,6 @@ impl ServerHealth {
             GENERATION.fetch_add(1, Ordering::AcqRel);
             log::warn!("downstream {}: up again", self.addr);
         }
-    }
-
-    /// This worker's budget of requests in flight to the server, when
-    /// `downstream_conn_pipeline` limits it.
-    /// `conns` is the number of connections per server and worker.
-    pub fn slot_budget(&self, conns: usize, pipeline: u32) -> Option<&Semaphore> {
-        if pipeline == 0 {
-            return None;
-        }
-        let permits = conns.max(1).saturating_mul(pipeline as usize);
-        let slots = self.slots.get_or_init(|| {
-            (0..MAX_SLOTS)
-                .map(|_| Semaphore::new(permits.min(Semaphore::MAX_PERMITS)))
-                .collect()
-        });
-        slots.get(runtime::workers::worker_index() % MAX_SLOTS)
     }
 
     /// Adds the connection-level counters into `t`.

@@ -144,10 +144,10 @@ pub fn result_index(req: &Request, frames: &[Response]) -> usize {
     0
 }
 
-/// Records one answered request.
-pub fn observe(req: &Request, frames: &[Response], elapsed: Duration) {
+/// Records one answered request of command `c` (a [`COMMANDS`] index);
+/// see [`crate::stats::observe`], its one caller.
+pub(crate) fn observe(c: usize, req: &Request, frames: &[Response], elapsed: Duration) {
     let s = slot();
-    let c = command_index(req);
     s.requests[c][result_index(req, frames)].fetch_add(1, Ordering::Relaxed);
     let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
     let b = LATENCY_BUCKETS_US

@@ -17,10 +17,8 @@ pub mod proxy;
 pub(crate) mod timings;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use tokio::sync::Semaphore;
 
 use crate::stats::timings::Timings;
 
@@ -115,12 +113,12 @@ counters! {
     tot_cmd_time,
 }
 
-static REGISTRY: Mutex<Vec<Arc<ProxyStats>>> = Mutex::new(Vec::new());
+static WORKER_SETS: Mutex<Vec<Arc<ProxyStats>>> = Mutex::new(Vec::new());
 
 thread_local! {
     static LOCAL: Arc<ProxyStats> = {
         let stats = Arc::new(ProxyStats::default());
-        REGISTRY
+        WORKER_SETS
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(stats.clone());
@@ -135,7 +133,7 @@ pub fn bump(pick: impl FnOnce(&ProxyStats) -> &AtomicU64) {
 
 /// Every worker's process-wide counters, summed.
 pub fn totals() -> Totals {
-    let all = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
+    let all = WORKER_SETS.lock().unwrap_or_else(|p| p.into_inner());
     let mut t = Totals::default();
     for s in all.iter() {
         s.add_to(&mut t);
@@ -145,7 +143,7 @@ pub fn totals() -> Totals {
 
 /// Zeroes the process-wide `tot_` counters.
 pub fn reset_totals() {
-    for s in REGISTRY.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+    for s in WORKER_SETS.lock().unwrap_or_else(|p| p.into_inner()).iter() {
         s.reset();
     }
 }
@@ -156,7 +154,9 @@ pub fn reset_totals() {
 /// ([`crate::Bucket::replace_topology`] carries it over).
 pub struct PoolRuntime {
     slots: Box<[ProxyStats]>,
-    gates: OnceLock<Box<[Semaphore]>>,
+    /// The bucket's wait queue (`downstream_max`), one per worker; see
+    /// [`crate::admission`].
+    pub(crate) wait_queue: crate::admission::PerWorker,
     /// Latency histograms (with `time_stats=1`).
     pub timings: Timings,
 }
@@ -171,7 +171,7 @@ impl Default for PoolRuntime {
     fn default() -> Self {
         PoolRuntime {
             slots: (0..MAX_SLOTS).map(|_| ProxyStats::default()).collect(),
-            gates: OnceLock::new(),
+            wait_queue: Default::default(),
             timings: Timings::default(),
         }
     }
@@ -220,18 +220,22 @@ impl PoolRuntime {
         }
         self.timings.reset();
     }
+}
 
-    /// This worker's `downstream_max` gate (`None`: unlimited).
-    pub fn gate(&self, downstream_max: u32) -> Option<&Semaphore> {
-        if downstream_max == 0 {
-            return None;
-        }
-        let gates = self.gates.get_or_init(|| {
-            let permits = (downstream_max as usize).min(Semaphore::MAX_PERMITS);
-            (0..MAX_SLOTS).map(|_| Semaphore::new(permits)).collect()
-        });
-        gates.get(runtime::workers::worker_index() % MAX_SLOTS)
-    }
+/// Records one answered request, once, in every view that counts it: the
+/// Prometheus counters and latency histograms ([`metrics`]), the bucket's
+/// `tot_cmd_count`/`tot_cmd_time` and, with `time_stats`, its timings
+/// ([`PoolRuntime::answered`]), and the key stats of its bucket.
+pub(crate) fn observe(
+    topo: &crate::topology::Topology,
+    req: &protocol::Request,
+    frames: &[protocol::Response],
+    took: Duration,
+) {
+    let cmd = metrics::command_index(req);
+    metrics::observe(cmd, req, frames, took);
+    topo.runtime.answered(cmd, took, topo.timeouts.time_stats);
+    topo.features.keys.observe(req, frames);
 }
 
 /// Counts a client connection of a pool while it lives
@@ -283,12 +287,5 @@ mod tests {
         let names: Vec<_> = t.entries().into_iter().map(|(n, _)| n).collect();
         assert_eq!(names[0], "num_upstream");
         assert!(names.contains(&"tot_wait_queue_timeout"));
-    }
-
-    #[test]
-    fn gates_exist_only_with_a_limit() {
-        let rt = PoolRuntime::default();
-        assert!(rt.gate(0).is_none());
-        assert_eq!(rt.gate(3).map(|g| g.available_permits()), Some(3));
     }
 }

@@ -86,7 +86,7 @@ pub fn main_stats() -> &'static MainStats {
 }
 
 static MAIN: RwLock<Option<Arc<MainInfo>>> = RwLock::new(None);
-static POOLS: Mutex<Vec<Weak<Bucket>>> = Mutex::new(Vec::new());
+static BUCKETS: Mutex<Vec<Weak<Bucket>>> = Mutex::new(Vec::new());
 
 /// Sets what `stats proxy` prints about the process.
 pub fn set_main(info: MainInfo) {
@@ -95,7 +95,7 @@ pub fn set_main(info: MainInfo) {
 
 /// Lists a labelled pool (called by [`Bucket::set_label`]).
 pub(crate) fn register(pool: &Arc<Bucket>) {
-    let mut pools = POOLS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut pools = BUCKETS.lock().unwrap_or_else(|p| p.into_inner());
     pools.retain(|w| w.strong_count() > 0);
     pools.push(Arc::downgrade(pool));
 }
@@ -128,7 +128,7 @@ impl Ctx {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
             .unwrap_or_default();
-        let pools = POOLS
+        let pools = BUCKETS
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
