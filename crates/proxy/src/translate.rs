@@ -5,6 +5,10 @@
 //! The CAS read back this way is the item's CAS a moment after the store:
 //! another client's store in between would be reported instead (ascii
 //! cannot do better).
+//!
+//! What ascii cannot say at all (a CAS on APPEND, PREPEND or INCR/DECR; a
+//! key with a space or a control byte) fails to encode and is refused with
+//! EINVAL; README, "What translation cannot say", lists every case.
 
 use bytes::Bytes;
 use futures_util::future::join;

@@ -80,6 +80,31 @@ fn cas_unique_zero_answers_as_memcached_and_stores_nothing() {
     );
 }
 
+/// The same in a vBucket pool, whose requests take the general path with
+/// the key's vBucket id.
+#[test]
+fn cas_unique_zero_in_a_vbucket_pool_answers_as_memcached() {
+    if !testkit::require_tool("memcached") {
+        return;
+    }
+    let mcs = common::memcacheds(2);
+    let topo = common::vbucket_topology(&[mcs[1].addr()], &[0, 0, 0, 0], None);
+    let proxy = common::start(topo);
+    for c in [
+        &b"cas k 0 0 6 0\r\nfoobar\r\nget k\r\n"[..],
+        b"cas zz 0 0 6 0\r\nfoobar\r\nget zz\r\n",
+    ] {
+        let want = ascii_run(mcs[0].addr(), c);
+        let got = ascii_run(proxy.addr(), c);
+        assert_eq!(
+            testkit::escape_bytes(&got),
+            testkit::escape_bytes(&want),
+            "{}",
+            testkit::escape_bytes(c)
+        );
+    }
+}
+
 /// ascii forms whose binary request differs (arith on values and
 /// lengths, touch and gat exptimes, flush_all delays and noreply,
 /// verbosity, append/prepend, negative exptimes, the largest CAS): the

@@ -144,7 +144,8 @@ pub async fn forward_command(
 /// True for an ascii `cas` with CAS unique 0 to a binary server. Binary
 /// reads CAS 0 as "no CAS" and would store unconditionally; memcached
 /// compares it with the item's CAS, which is never 0, so it stores nothing
-/// (`do_store_item`, memcached.c).
+/// (`do_store_item`, memcached.c). A server run with `-C` (no CAS) would
+/// store it; that server's items all have CAS 0, and we answer EXISTS.
 pub fn is_cas_unique_zero(topo: &Topology, cmd: &Command) -> bool {
     let cas_zero = matches!(cmd, Command::Store(s) if s.mode == StoreMode::Cas && s.cas == 0);
     cas_zero && topo.protocol == DownstreamProtocol::Binary
