@@ -480,6 +480,14 @@ fn binary_forms_ascii_cannot_say_are_refused_on_b2a() {
             Box::new(|c| with_cas(op::INCR, b"k", &incr, b"", c)),
         ),
         (
+            "incr with create, cas, missing",
+            Box::new(|_| with_cas(op::INCR, b"zz", &arith_extras(1, 7, 0), b"", 5)),
+        ),
+        (
+            "quiet append, wrong cas",
+            Box::new(|c| with_cas(op::APPENDQ, b"k", b"", b"b", c + 1000)),
+        ),
+        (
             "set, key with a space",
             Box::new(|_| bin(op::SET, b"a b", &e, b"x", 0)),
         ),
