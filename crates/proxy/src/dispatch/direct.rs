@@ -19,7 +19,9 @@ use std::time::Instant;
 use bytes::BytesMut;
 use protocol::{Command, Request, Response};
 
-use crate::dispatch::keyed::{command_key, one_key_get_request, one_key_hit, one_reply};
+use crate::dispatch::keyed::{
+    command_key, is_cas_unique_zero, one_key_get_request, one_key_hit, one_reply,
+};
 use crate::dispatch::{after_result, answer, Resends};
 use crate::downstream::pool;
 use crate::downstream::{deadline, DownRequest, DownResult, ReplyWait};
@@ -55,6 +57,8 @@ fn eligible(topo: &Topology, client: ClientProtocol, req: &Request) -> bool {
         Command::Get(g) => client == ClientProtocol::Ascii && g.keys.len() == 1,
         // b2b TOUCH is sent as GAT (keyed.rs).
         Command::Touch { .. } => client == ClientProtocol::Ascii,
+        // CAS unique 0 to a binary server is answered from a GET (keyed.rs).
+        Command::Store(_) if is_cas_unique_zero(topo, &req.command) => false,
         Command::Store(_) | Command::Arith(_) | Command::Delete { .. } => same_protocol,
         _ => false,
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use foldhash::{HashMap, HashMapExt};
 use futures_util::future::join_all;
-use protocol::{Command, Get, GetKind, Key, Request, Response, Status, Value};
+use protocol::{Command, Get, GetKind, Key, Request, Response, Status, StoreMode, Value};
 
 use crate::dispatch::{normalize, send};
 use crate::downstream::{DownRequest, DownResult};
@@ -104,6 +104,9 @@ pub async fn forward_command(
             None => failure_reply(&DownError::new(Failure::Connect), client),
         };
     }
+    if is_cas_unique_zero(topo, &req.command) {
+        return cas_unique_zero(topo, key, affinity, client).await;
+    }
     let mut down = req.clone();
     down.quiet = false;
     // b2b TOUCH: memcached's reply carries the item's flags, which the
@@ -136,6 +139,41 @@ pub async fn forward_command(
     }
     let at = sent.server.map(|s| (topo, s));
     one_reply(&req.command, sent.result, at, client)
+}
+
+/// True for an ascii `cas` with CAS unique 0 to a binary server. Binary
+/// reads CAS 0 as "no CAS" and would store unconditionally; memcached
+/// compares it with the item's CAS, which is never 0, so it stores nothing
+/// (`do_store_item`, memcached.c). A server run with `-C` (no CAS) would
+/// store it; that server's items all have CAS 0, and we answer EXISTS.
+pub fn is_cas_unique_zero(topo: &Topology, cmd: &Command) -> bool {
+    let cas_zero = matches!(cmd, Command::Store(s) if s.mode == StoreMode::Cas && s.cas == 0);
+    cas_zero && topo.protocol == DownstreamProtocol::Binary
+}
+
+/// memcached's answer to `cas` with CAS unique 0, read with a GET that
+/// changes nothing: EXISTS when the item is there, NOT_FOUND when not.
+async fn cas_unique_zero(
+    topo: &Topology,
+    key: &Key,
+    affinity: usize,
+    client: ClientProtocol,
+) -> Response {
+    let get = Command::Get(Get {
+        kind: GetKind::Get,
+        keys: key.clone().into(),
+        exptime: 0,
+        with_key: false,
+    });
+    let down = DownRequest::One(Request::new(get.clone()));
+    let sent = send_for_key(topo, key.as_bytes(), affinity, down).await;
+    let at = sent.server.map(|s| (topo, s));
+    match one_reply(&get, sent.result, at, client) {
+        Response::Value(_) => Response::Exists,
+        // A miss, or a failure's reply (moxi's SERVER_ERROR line).
+        Response::End => Response::NotFound,
+        other => other,
+    }
 }
 
 /// The client's reply to a keyed command from the `result` of the server

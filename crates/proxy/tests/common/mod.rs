@@ -278,6 +278,15 @@ pub mod op {
     pub const INCRQ: u8 = 0x15;
     pub const APPENDQ: u8 = 0x19;
     pub const FLUSH: u8 = 0x08;
+    pub const ADD: u8 = 0x02;
+    pub const REPLACE: u8 = 0x03;
+    pub const DECR: u8 = 0x06;
+    pub const PREPEND: u8 = 0x0f;
+    pub const FLUSHQ: u8 = 0x18;
+    pub const VERBOSITY: u8 = 0x1b;
+    pub const TOUCH: u8 = 0x1c;
+    pub const GAT: u8 = 0x1d;
+    pub const GATK: u8 = 0x23;
 }
 
 /// Binary statuses used by the tests.
@@ -286,6 +295,8 @@ pub mod status {
     pub const NOT_FOUND: u16 = 0x0001;
     pub const EINTERNAL: u16 = 0x0084;
     pub const EBUSY: u16 = 0x0085;
+    pub const EINVAL: u16 = 0x0004;
+    pub const UNKNOWN_COMMAND: u16 = 0x0081;
 }
 
 /// Keys `prefix0, prefix1, ...` such that the i-th lands on server i of
