@@ -101,6 +101,7 @@ impl Resends {
 /// After a request's final result: a failure names its server and is
 /// logged at `-vv` (one line per failed request); a timeout is counted and
 /// the connection it waited on leaves the pool.
+#[inline]
 pub fn after_result(
     topo: &Topology,
     server: usize,
