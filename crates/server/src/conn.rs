@@ -197,6 +197,28 @@ fn ascii_step(
             meta::encode_response(&reply, wbuf);
             Step::Done
         }
+        Ok(Some(meta::Decoded::Admin(admin))) => admin_step(admin, wbuf, shared),
+    }
+}
+
+/// An admin command (memcached `process_shutdown_command`).
+fn admin_step(admin: meta::Admin, wbuf: &mut BytesMut, shared: &Shared) -> Step {
+    match admin {
+        meta::Admin::Shutdown(_) if !shared.settings.shutdown_enabled => {
+            meta::encode_admin_reply(meta::SHUTDOWN_NOT_ENABLED, wbuf);
+            Step::Done
+        }
+        meta::Admin::Shutdown(None) => {
+            meta::encode_admin_reply(meta::INVALID_SHUTDOWN_MODE, wbuf);
+            Step::Done
+        }
+        // memcached closes the asking connection without a reply and raises
+        // SIGINT (SIGUSR1 for graceful, which also ends the process); both
+        // become moxi's drain-then-exit, as SIGINT does here.
+        meta::Admin::Shutdown(Some(_)) => {
+            runtime::shutdown::request_stop();
+            Step::Close
+        }
     }
 }
 
