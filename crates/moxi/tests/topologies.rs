@@ -38,6 +38,10 @@ const NOT_THROUGH_MOXI: &[(&str, &str)] = &[
         "ascii/shutdown_disabled",
         "the proxy answers `shutdown` ERROR",
     ),
+    (
+        "ascii/cache_memlimit",
+        "the proxy answers `cache_memlimit` ERROR",
+    ),
 ];
 
 /// Corpus files that need the downstream to speak the client's protocol.

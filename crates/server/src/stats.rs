@@ -208,7 +208,7 @@ pub fn general(src: &StatsSources<'_>) -> Vec<Response> {
     stat(&mut o, "auth_errors", 0);
     stat(&mut o, "bytes_read", s.sum(|x| &x.bytes_read));
     stat(&mut o, "bytes_written", s.sum(|x| &x.bytes_written));
-    stat(&mut o, "limit_maxbytes", src.settings.max_bytes);
+    stat(&mut o, "limit_maxbytes", src.engine.max_bytes());
     stat(&mut o, "accepting_conns", 1);
     stat(&mut o, "listen_disabled_num", 0);
     stat(&mut o, "time_in_listen_disabled_us", 0);
@@ -272,7 +272,12 @@ const FIXED_ZERO_TAIL: &[&str] = &[
 
 /// `stats settings`: the settings that mean something for our server.
 pub fn settings(src: &StatsSources<'_>) -> Vec<Response> {
-    settings_of(src.settings, src.port)
+    // `cache_memlimit` changes memcached's `settings.maxbytes` too.
+    let current = Settings {
+        max_bytes: src.engine.max_bytes(),
+        ..(*src.settings).clone()
+    };
+    settings_of(&current, src.port)
 }
 
 /// `stats settings` from the settings alone (the proxy's `stats proxy

@@ -43,8 +43,8 @@
 //! # Not implemented
 //! Meta commands (`mg ms md ma mn me`) are answered with `ERROR` here; a
 //! text connection that speaks them is read by [`crate::meta::RequestDecoder`],
-//! which hands every other line to this decoder (and reads `shutdown` itself,
-//! for the embedded server). The admin commands `shutdown`, `slabs`,
+//! which hands every other line to this decoder (and reads `shutdown` and
+//! `cache_memlimit` itself, for the embedded server). The admin commands `shutdown`, `slabs`,
 //! `cache_memlimit`, `lru`, `lru_crawler`, `watch`, `extstore` are answered
 //! with `ERROR` here.
 //!

@@ -6,6 +6,7 @@
 use bytes::BufMut;
 
 use crate::ascii::line::Line;
+use crate::ascii::number::safe_strtoul;
 
 /// An admin command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,6 +14,16 @@ pub enum Admin {
     /// `shutdown [graceful]`; `None` for any other argument (memcached's
     /// `CLIENT_ERROR invalid shutdown mode`, given only when `-A` is on).
     Shutdown(Option<ShutdownMode>),
+    /// `cache_memlimit <megabytes> [noreply]` (memcached
+    /// `process_memlimit_command`): `megabytes` is `None` when it is not a
+    /// number (memcached answers `ERROR`); `quiet` when the last token is
+    /// `noreply`, which silences every reply, `ERROR` included.
+    CacheMemlimit {
+        /// The new limit in megabytes, truncated to 32 bits as memcached does.
+        megabytes: Option<u32>,
+        /// `noreply` was given.
+        quiet: bool,
+    },
 }
 
 /// How `shutdown` stops the server.
@@ -39,10 +50,22 @@ impl Admin {
                 (3, b"graceful") => Some(ShutdownMode::Graceful),
                 _ => None,
             })),
+            // Any other token count is ascii's `ERROR` (memcached's WANT_TOKENS_OR).
+            b"cache_memlimit" if matches!(line.ntokens(), 3 | 4) => Some(Admin::CacheMemlimit {
+                megabytes: safe_strtoul(line.tok(1)),
+                quiet: line.tok(line.ntokens() - 2) == b"noreply",
+            }),
             _ => None,
         }
     }
 }
+
+/// memcached's reply to `cache_memlimit` under 8 megabytes.
+pub const MEMLIMIT_TOO_SMALL: &[u8] = b"MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m\r\n";
+
+/// memcached's reply to `cache_memlimit` over 1000000000 (megabytes).
+pub const MEMLIMIT_NOT_BYTES: &[u8] =
+    b"MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n";
 
 /// Writes one of this module's fixed replies.
 pub fn encode_admin_reply(reply: &[u8], out: &mut bytes::BytesMut) {
@@ -52,7 +75,7 @@ pub fn encode_admin_reply(reply: &[u8], out: &mut bytes::BytesMut) {
 /// True when the line (without its `\n`) starts with an admin command
 /// word, read as memcached tokenizes.
 pub(super) fn is_admin(first_token: &[u8]) -> bool {
-    first_token == b"shutdown"
+    matches!(first_token, b"shutdown" | b"cache_memlimit")
 }
 
 #[cfg(test)]
@@ -87,6 +110,28 @@ mod tests {
     }
 
     #[test]
+    fn cache_memlimit_as_memcached_reads_it() {
+        let lim = |m, quiet| {
+            Some(Admin::CacheMemlimit {
+                megabytes: m,
+                quiet,
+            })
+        };
+        assert_eq!(parse("cache_memlimit 100\r\n"), lim(Some(100), false));
+        assert_eq!(
+            parse("cache_memlimit 100 noreply\r\n"),
+            lim(Some(100), true)
+        );
+        assert_eq!(parse("cache_memlimit 64 x\r\n"), lim(Some(64), false));
+        assert_eq!(parse("cache_memlimit noreply\r\n"), lim(None, true));
+        assert_eq!(parse("cache_memlimit 0x10\r\n"), lim(None, false));
+        assert_eq!(parse("cache_memlimit -1\r\n"), lim(None, false));
+        assert_eq!(parse("cache_memlimit 4294967304\r\n"), lim(Some(8), false));
+        assert_eq!(parse("cache_memlimit\r\n"), None);
+        assert_eq!(parse("cache_memlimit 1 2 3\r\n"), None);
+    }
+
+    #[test]
     fn the_text_decoder_hands_shutdown_over_in_any_split() {
         use crate::meta::{Decoded, RequestDecoder};
         use crate::model::Limits;
@@ -105,5 +150,10 @@ mod tests {
             assert_eq!(got[0], Decoded::Admin(Admin::Shutdown(None)));
             assert!(matches!(got[1], Decoded::Ascii(_)));
         }
+        // A line the admin parser refuses is the ascii decoder's, whole.
+        let mut d = RequestDecoder::new(Limits::default());
+        let mut buf = bytes::BytesMut::from(&b"cache_memlimit\r\n"[..]);
+        assert!(matches!(d.decode(&mut buf), Ok(Some(Decoded::Ascii(_)))));
+        assert!(buf.is_empty());
     }
 }

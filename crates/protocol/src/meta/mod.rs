@@ -66,7 +66,8 @@ mod response;
 mod tests;
 
 pub use admin::{
-    encode_admin_reply, Admin, ShutdownMode, INVALID_SHUTDOWN_MODE, SHUTDOWN_NOT_ENABLED,
+    encode_admin_reply, Admin, ShutdownMode, INVALID_SHUTDOWN_MODE, MEMLIMIT_NOT_BYTES,
+    MEMLIMIT_TOO_SMALL, SHUTDOWN_NOT_ENABLED,
 };
 pub use base64::{base64_decode, base64_encode};
 pub use encode::{encode_request, encode_response, EncodeError};
@@ -183,7 +184,7 @@ pub enum Decoded {
     /// Bad meta input was consumed; write this reply (meta errors are never
     /// silenced by `q`).
     Invalid(MetaResponse),
-    /// An admin command the server answers itself (`shutdown`).
+    /// An admin command the server answers itself (`shutdown`, `cache_memlimit`).
     Admin(Admin),
 }
 

@@ -2,7 +2,7 @@
 //! line is parsed here (with its data block, for `ms`), every other line
 //! goes to the ascii decoder.
 
-use bytes::BytesMut;
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::admin::{self, Admin};
 use super::command::{self, PendingSet, Step};
@@ -78,8 +78,11 @@ impl RequestDecoder {
                     };
                     let Some(cmd) = meta_command(&buf[..end]) else {
                         if first_token(&buf[..end]).is_some_and(admin::is_admin) {
-                            let line = Line::new(buf.split_to(end + 1).freeze());
+                            // (A copy: admin lines are rare, and a line the
+                            // admin parser refuses stays for the ascii decoder.)
+                            let line = Line::new(Bytes::copy_from_slice(&buf[..=end]));
                             if let Some(admin) = Admin::parse(&line) {
+                                buf.advance(end + 1);
                                 return Ok(Some(Decoded::Admin(admin)));
                             }
                         }

@@ -188,3 +188,20 @@ fn disabled_flush_is_refused_and_counted_like_memcached() {
     let s = c.stats("settings");
     assert_eq!(value(&s, "flush_enabled"), "no");
 }
+
+#[test]
+fn cache_memlimit_sets_maxbytes_at_run_time() {
+    let server = start(settings());
+    let mut c = Conn::open(server.local_addrs()[0]);
+    assert_eq!(c.call("cache_memlimit 100"), "OK");
+    assert_eq!(value(&c.stats(""), "limit_maxbytes"), "104857600");
+    assert_eq!(value(&c.stats("settings"), "maxbytes"), "104857600");
+    assert_eq!(server.engine().max_bytes(), 100 << 20);
+    // Refused values leave it.
+    assert_eq!(
+        c.call("cache_memlimit 7"),
+        "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m"
+    );
+    assert_eq!(c.call("cache_memlimit x"), "ERROR");
+    assert_eq!(value(&c.stats(""), "limit_maxbytes"), "104857600");
+}
