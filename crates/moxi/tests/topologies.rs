@@ -42,6 +42,14 @@ const NOT_THROUGH_MOXI: &[(&str, &str)] = &[
         "ascii/cache_memlimit",
         "the proxy answers `cache_memlimit` ERROR",
     ),
+    (
+        "ascii/stats_detail",
+        "moxi refuses every `stats` group but reset",
+    ),
+    (
+        "ascii/stats_cachedump",
+        "moxi refuses every `stats` group but reset",
+    ),
 ];
 
 /// Corpus files that need the downstream to speak the client's protocol.

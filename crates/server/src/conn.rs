@@ -261,6 +261,11 @@ fn classic_step(decoded: ascii::Decoded, wbuf: &mut BytesMut, shared: &Shared) -
             Step::Done
         }
         ascii::Decoded::Request(req) => {
+            if let Command::Stats { group } = &req.command {
+                if crate::stats_text::answer(&shared.sources(), group, wbuf) {
+                    return Step::Done;
+                }
+            }
             if let Command::Get(get) = &req.command {
                 if !get.kind.touches() && !req.quiet {
                     execute::retrieve_ascii(&shared.sources(), get, wbuf);
@@ -341,6 +346,8 @@ fn binary_step(
 
 fn reject_too_large(req: &Request, shared: &Shared) {
     if let Command::Store(s) = &req.command {
+        // memcached counts the set for `stats detail` before it sizes the item.
+        shared.stats.detail.record_set(s.key.as_bytes());
         shared.engine.reject_too_large(s.mode, s.key.as_bytes());
     }
 }

@@ -41,6 +41,7 @@ pub fn execute(
     match &req.command {
         Command::Get(get) => retrieve(src, get, emit),
         Command::Store(s) => {
+            src.server.detail.record_set(s.key.as_bytes());
             let out = engine.store(
                 s.mode,
                 s.key.as_bytes(),
@@ -73,10 +74,13 @@ pub fn execute(
                 },
             );
         }
-        Command::Delete { key, cas } => emit(match engine.delete(key.as_bytes(), *cas) {
-            DeleteOutcome::Deleted => Response::Deleted,
-            DeleteOutcome::NotFound => Response::NotFound,
-            DeleteOutcome::Exists => Response::Exists,
+        Command::Delete { key, cas } => emit({
+            src.server.detail.record_delete(key.as_bytes());
+            match engine.delete(key.as_bytes(), *cas) {
+                DeleteOutcome::Deleted => Response::Deleted,
+                DeleteOutcome::NotFound => Response::NotFound,
+                DeleteOutcome::Exists => Response::Exists,
+            }
         }),
         // memcached's binary TOUCH reply carries the item's flags.
         Command::Touch { key, exptime } if binary => {
@@ -129,10 +133,14 @@ pub fn execute(
 /// `ascii::encode_response`, without a copy of each value.
 pub fn retrieve_ascii(src: &StatsSources<'_>, get: &Get, out: &mut BytesMut) {
     let show_cas = get.kind == GetKind::Gets;
+    let detail = &src.server.detail;
     for key in &get.keys {
-        src.engine.get_with(key.as_bytes(), |flags, cas, data| {
+        let hit = src.engine.get_with(key.as_bytes(), |flags, cas, data| {
             ascii::encode_value_parts(key.as_bytes(), flags, cas, data, show_cas, out)
         });
+        if detail.enabled() {
+            detail.record_get(key.as_bytes(), hit);
+        }
     }
     ascii::encode_response(&Response::End, false, out);
 }
@@ -145,6 +153,7 @@ fn retrieve(src: &StatsSources<'_>, get: &Get, emit: &mut impl FnMut(Response)) 
         } else {
             engine.get(key.as_bytes())
         };
+        src.server.detail.record_get(key.as_bytes(), item.is_some());
         if let Some(item) = item {
             emit(Response::Value(Value {
                 key: key.clone(),

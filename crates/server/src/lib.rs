@@ -6,16 +6,20 @@
 //! - [`execute`]: a decoded request against the engine, to its reply;
 //! - [`meta`]: the meta commands (`mg`, `ms`, `md`, `ma`, `mn`, `me`);
 //! - [`settings`]: memcached's command-line settings as the server uses them;
-//! - [`stats`]: the server's counters and the `stats` groups.
+//! - [`stats`]: the server's counters and the `stats` groups;
+//! - [`stats_text`]: `stats detail` and `stats cachedump` (ascii only);
+//! - [`detail`]: the per-prefix counters of `stats detail`.
 //!
 //! It must not parse wire formats itself (that is `protocol`) nor store
 //! items (that is `engine`).
 
 pub mod conn;
+pub mod detail;
 pub mod execute;
 pub mod meta;
 pub mod settings;
 pub mod stats;
+pub mod stats_text;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

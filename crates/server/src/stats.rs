@@ -12,6 +12,7 @@ use bytes::Bytes;
 use engine::Engine;
 use protocol::Response;
 
+use crate::detail::Detail;
 use crate::settings::Settings;
 use runtime::listener::ConnLimit;
 use runtime::workers::worker_index;
@@ -34,6 +35,8 @@ struct Slot {
 #[derive(Debug)]
 pub struct ServerStats {
     slots: Vec<Slot>,
+    /// `stats detail`'s per-prefix counters.
+    pub detail: Detail,
     started: Instant,
 }
 
@@ -42,6 +45,7 @@ impl ServerStats {
     pub fn new(workers: usize) -> Arc<ServerStats> {
         Arc::new(ServerStats {
             slots: (0..workers.max(1)).map(|_| Slot::default()).collect(),
+            detail: Detail::default(),
             started: Instant::now(),
         })
     }
@@ -89,6 +93,7 @@ impl ServerStats {
 
     /// Zeroes what `stats reset` resets.
     pub fn reset(&self) {
+        self.detail.clear();
         for s in &self.slots {
             s.bytes_read.store(0, Ordering::Relaxed);
             s.bytes_written.store(0, Ordering::Relaxed);

@@ -64,6 +64,7 @@ mod response;
 mod tests;
 
 pub use encode::{encode_request, encode_response, encode_value_parts};
+pub use number::parse_u32;
 pub use request::RequestDecoder;
 pub use response::decode_response;
 
