@@ -81,7 +81,10 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
             }
             // `-o idle_timeout`: memcached closes a connection silent that
             // long. (An async block: nothing is built unless it is polled.)
-            _ = async { tokio::time::sleep(std::time::Duration::from_secs(idle)).await }, if idle > 0 => return,
+            _ = async { tokio::time::sleep(std::time::Duration::from_secs(idle)).await }, if idle > 0 => {
+                shared.stats.add_idle_kick();
+                return;
+            }
         };
         shared.stats.add_read(n);
         let dec = match decoder.as_mut() {

@@ -29,6 +29,7 @@ struct Slot {
     cmd_flush: AtomicU64,
     conn_yields: AtomicU64,
     cmd_meta: AtomicU64,
+    idle_kicks: AtomicU64,
 }
 
 /// Counters that belong to the server rather than the engine.
@@ -79,6 +80,11 @@ impl ServerStats {
         self.slot().cmd_meta.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a connection closed by `-o idle_timeout`.
+    pub fn add_idle_kick(&self) {
+        self.slot().idle_kicks.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts a connection that yielded after `-R` requests.
     pub fn add_yield(&self) {
         self.slot().conn_yields.fetch_add(1, Ordering::Relaxed);
@@ -100,6 +106,7 @@ impl ServerStats {
             s.cmd_flush.store(0, Ordering::Relaxed);
             s.conn_yields.store(0, Ordering::Relaxed);
             s.cmd_meta.store(0, Ordering::Relaxed);
+            s.idle_kicks.store(0, Ordering::Relaxed);
         }
     }
 
@@ -211,6 +218,10 @@ pub fn general(src: &StatsSources<'_>) -> Vec<Response> {
     stat(&mut o, "store_no_memory", e.store_no_memory);
     stat(&mut o, "auth_cmds", 0);
     stat(&mut o, "auth_errors", 0);
+    // memcached prints it only when an idle timeout is set.
+    if src.settings.idle_timeout > 0 {
+        stat(&mut o, "idle_kicks", s.sum(|x| &x.idle_kicks));
+    }
     stat(&mut o, "bytes_read", s.sum(|x| &x.bytes_read));
     stat(&mut o, "bytes_written", s.sum(|x| &x.bytes_written));
     stat(&mut o, "limit_maxbytes", src.engine.max_bytes());
