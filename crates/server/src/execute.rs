@@ -172,12 +172,23 @@ fn stats_group(
     binary: bool,
     emit: &mut impl FnMut(Response),
 ) {
-    let frames = match &group[..] {
+    // ascii: memcached reads the first token and ignores the rest
+    // (`stats items x` is `stats items`); binary: the key is the group.
+    let sub = match binary {
+        true => &group[..],
+        false => group.split(|&b| b == b' ').next().unwrap_or(&[]),
+    };
+    let frames = match sub {
         b"" => stats::general(src),
         b"settings" => stats::settings(src),
         b"slabs" => stats::slabs(src),
+        // moxi keeps no size histogram (memcached's `stats sizes_enable`).
+        b"sizes" => vec![Response::Stat {
+            name: Bytes::from_static(b"sizes_status"),
+            value: Bytes::from_static(b"disabled"),
+        }],
         // No slab classes, so nothing per class, as memcached with no items.
-        b"items" | b"sizes" | b"conns" | b"extstore" => Vec::new(),
+        b"items" | b"conns" | b"extstore" => Vec::new(),
         b"reset" => {
             src.engine.reset_stats();
             src.server.reset();
