@@ -204,46 +204,11 @@ fn ascii_step(
     }
 }
 
-/// An admin command (memcached `process_shutdown_command`,
-/// `process_memlimit_command`).
+/// An admin command: answered by [`crate::admin`]; `shutdown` closes.
 fn admin_step(admin: meta::Admin, wbuf: &mut BytesMut, shared: &Shared) -> Step {
-    match admin {
-        meta::Admin::Shutdown(_) if !shared.settings.shutdown_enabled => {
-            meta::encode_admin_reply(meta::SHUTDOWN_NOT_ENABLED, wbuf);
-            Step::Done
-        }
-        meta::Admin::Shutdown(None) => {
-            meta::encode_admin_reply(meta::INVALID_SHUTDOWN_MODE, wbuf);
-            Step::Done
-        }
-        // memcached closes the asking connection without a reply and raises
-        // SIGINT (SIGUSR1 for graceful, which also ends the process); both
-        // become moxi's drain-then-exit, as SIGINT does here.
-        meta::Admin::Shutdown(Some(_)) => {
-            runtime::shutdown::request_stop();
-            Step::Close
-        }
-        meta::Admin::CacheMemlimit { megabytes, quiet } => {
-            let reply = cache_memlimit(megabytes, &shared.engine);
-            if !quiet {
-                meta::encode_admin_reply(reply, wbuf);
-            }
-            Step::Done
-        }
-    }
-}
-
-/// memcached `process_memlimit_command`: the limit in megabytes, at least
-/// 8, at most 10^9 (a guard against a value given in bytes).
-fn cache_memlimit(megabytes: Option<u32>, engine: &Engine) -> &'static [u8] {
-    match megabytes {
-        None => b"ERROR\r\n",
-        Some(m) if m < 8 => meta::MEMLIMIT_TOO_SMALL,
-        Some(m) if m > 1_000_000_000 => meta::MEMLIMIT_NOT_BYTES,
-        Some(m) => {
-            engine.set_max_bytes((m as usize).saturating_mul(1024 * 1024));
-            b"OK\r\n"
-        }
+    match crate::admin::answer(admin, &shared.settings, &shared.engine, wbuf) {
+        Flow::Continue => Step::Done,
+        Flow::Close => Step::Close,
     }
 }
 

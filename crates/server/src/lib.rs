@@ -2,6 +2,7 @@
 //! threads and listeners of `runtime`.
 //!
 //! # Layout
+//! - [`admin`]: `shutdown`, `cache_memlimit`, `slabs`, `lru_crawler`;
 //! - [`conn`]: one client connection: read, decode, execute, write;
 //! - [`execute`]: a decoded request against the engine, to its reply;
 //! - [`meta`]: the meta commands (`mg`, `ms`, `md`, `ma`, `mn`, `me`);
@@ -13,6 +14,7 @@
 //! It must not parse wire formats itself (that is `protocol`) nor store
 //! items (that is `engine`).
 
+pub mod admin;
 pub mod conn;
 pub mod detail;
 pub mod execute;

@@ -43,10 +43,11 @@
 //! # Not implemented
 //! Meta commands (`mg ms md ma mn me`) are answered with `ERROR` here; a
 //! text connection that speaks them is read by [`crate::meta::RequestDecoder`],
-//! which hands every other line to this decoder (and reads `shutdown` and
-//! `cache_memlimit` itself, for the embedded server). The admin commands `shutdown`, `slabs`,
-//! `cache_memlimit`, `lru`, `lru_crawler`, `watch`, `extstore` are answered
-//! with `ERROR` here.
+//! which hands every other line to this decoder (and reads the admin
+//! commands `shutdown`, `cache_memlimit`, `slabs automove|reassign` and
+//! `lru_crawler sleep|tocrawl` itself, for the embedded server). Here the
+//! admin commands `shutdown`, `slabs`, `cache_memlimit`, `lru`,
+//! `lru_crawler`, `watch`, `extstore` are answered with `ERROR`.
 //!
 //! [`Limits::max_line_len`]: crate::model::Limits::max_line_len
 //! [`Limits::max_keys`]: crate::model::Limits::max_keys

@@ -6,7 +6,7 @@
 use bytes::BufMut;
 
 use crate::ascii::line::Line;
-use crate::ascii::number::safe_strtoul;
+use crate::ascii::number::{safe_strtol, safe_strtoul};
 
 /// An admin command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +24,33 @@ pub enum Admin {
         /// `noreply` was given.
         quiet: bool,
     },
+    /// `slabs automove <0|1|2>` or `slabs automove ratio <float>`.
+    SlabsAutomove {
+        /// What the arguments say.
+        arg: Automove,
+        /// `noreply` was given (it silences every reply).
+        quiet: bool,
+    },
+    /// `slabs reassign <src> <dst>`: the classes, `None` when either is
+    /// not a number (`CLIENT_ERROR bad command line format`).
+    SlabsReassign(Option<(i32, i32)>),
+    /// `lru_crawler sleep <usec>` (`None`: not a number).
+    CrawlerSleep(Option<u32>),
+    /// `lru_crawler tocrawl <n>` (`None`: not a number).
+    CrawlerToCrawl(Option<u32>),
+}
+
+/// The argument of `slabs automove` (memcached `process_slabs_automove_command`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Automove {
+    /// A level that parsed as a number (only 0, 1 and 2 are accepted).
+    Level(u32),
+    /// A level that is not a number.
+    BadLevel,
+    /// `ratio` followed by a number.
+    Ratio,
+    /// `ratio` without a number.
+    BadRatio,
 }
 
 /// How `shutdown` stops the server.
@@ -55,6 +82,15 @@ impl Admin {
                 megabytes: safe_strtoul(line.tok(1)),
                 quiet: line.tok(line.ntokens() - 2) == b"noreply",
             }),
+            b"slabs" => slabs(line),
+            b"lru_crawler" if line.ntokens() == 4 => {
+                let n = safe_strtoul(line.tok(2));
+                match line.tok(1) {
+                    b"sleep" => Some(Admin::CrawlerSleep(n)),
+                    b"tocrawl" => Some(Admin::CrawlerToCrawl(n)),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
@@ -67,6 +103,35 @@ pub const MEMLIMIT_TOO_SMALL: &[u8] = b"MEMLIMIT_TOO_SMALL cannot set maxbytes t
 pub const MEMLIMIT_NOT_BYTES: &[u8] =
     b"MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes\r\n";
 
+/// memcached dispatches `slabs reassign` on exactly 5 tokens (the terminal
+/// one included) and `slabs automove` on at least 4; the rest is `ERROR`.
+fn slabs(line: &Line) -> Option<Admin> {
+    let nt = line.ntokens();
+    match line.tok(1) {
+        b"reassign" if nt == 5 => Some(Admin::SlabsReassign(
+            safe_strtol(line.tok(2)).zip(safe_strtol(line.tok(3))),
+        )),
+        b"automove" if nt >= 4 => {
+            let arg = if line.tok(2) == b"ratio" {
+                let number = std::str::from_utf8(line.tok(3))
+                    .ok()
+                    .and_then(|t| t.parse::<f64>().ok());
+                match nt >= 5 && number.is_some() {
+                    true => Automove::Ratio,
+                    false => Automove::BadRatio,
+                }
+            } else {
+                safe_strtoul(line.tok(2)).map_or(Automove::BadLevel, Automove::Level)
+            };
+            Some(Admin::SlabsAutomove {
+                arg,
+                quiet: line.tok(nt - 2) == b"noreply",
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Writes one of this module's fixed replies.
 pub fn encode_admin_reply(reply: &[u8], out: &mut bytes::BytesMut) {
     out.put_slice(reply);
@@ -75,7 +140,10 @@ pub fn encode_admin_reply(reply: &[u8], out: &mut bytes::BytesMut) {
 /// True when the line (without its `\n`) starts with an admin command
 /// word, read as memcached tokenizes.
 pub(super) fn is_admin(first_token: &[u8]) -> bool {
-    matches!(first_token, b"shutdown" | b"cache_memlimit")
+    matches!(
+        first_token,
+        b"shutdown" | b"cache_memlimit" | b"slabs" | b"lru_crawler"
+    )
 }
 
 #[cfg(test)]
@@ -129,6 +197,51 @@ mod tests {
         assert_eq!(parse("cache_memlimit 4294967304\r\n"), lim(Some(8), false));
         assert_eq!(parse("cache_memlimit\r\n"), None);
         assert_eq!(parse("cache_memlimit 1 2 3\r\n"), None);
+    }
+
+    #[test]
+    fn slabs_and_lru_crawler_as_memcached_reads_them() {
+        let auto = |arg, quiet| Some(Admin::SlabsAutomove { arg, quiet });
+        assert_eq!(
+            parse("slabs automove 1\r\n"),
+            auto(Automove::Level(1), false)
+        );
+        assert_eq!(
+            parse("slabs automove 3 noreply\r\n"),
+            auto(Automove::Level(3), true)
+        );
+        assert_eq!(
+            parse("slabs automove -1\r\n"),
+            auto(Automove::BadLevel, false)
+        );
+        assert_eq!(
+            parse("slabs automove ratio 0.5\r\n"),
+            auto(Automove::Ratio, false)
+        );
+        assert_eq!(
+            parse("slabs automove ratio\r\n"),
+            auto(Automove::BadRatio, false)
+        );
+        assert_eq!(parse("slabs automove\r\n"), None);
+        assert_eq!(
+            parse("slabs reassign 1 2\r\n"),
+            Some(Admin::SlabsReassign(Some((1, 2))))
+        );
+        assert_eq!(
+            parse("slabs reassign x 2\r\n"),
+            Some(Admin::SlabsReassign(None))
+        );
+        assert_eq!(parse("slabs reassign 1 2 noreply\r\n"), None);
+        assert_eq!(
+            parse("lru_crawler sleep 99999999999999999999\r\n"),
+            Some(Admin::CrawlerSleep(None))
+        );
+        assert_eq!(
+            parse("lru_crawler tocrawl 5\r\n"),
+            Some(Admin::CrawlerToCrawl(Some(5)))
+        );
+        assert_eq!(parse("lru_crawler crawl 5\r\n"), None);
+        assert_eq!(parse("lru_crawler sleep 1 2\r\n"), None);
     }
 
     #[test]

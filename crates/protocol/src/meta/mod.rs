@@ -66,7 +66,7 @@ mod response;
 mod tests;
 
 pub use admin::{
-    encode_admin_reply, Admin, ShutdownMode, INVALID_SHUTDOWN_MODE, MEMLIMIT_NOT_BYTES,
+    encode_admin_reply, Admin, Automove, ShutdownMode, INVALID_SHUTDOWN_MODE, MEMLIMIT_NOT_BYTES,
     MEMLIMIT_TOO_SMALL, SHUTDOWN_NOT_ENABLED,
 };
 pub use base64::{base64_decode, base64_encode};
