@@ -8,6 +8,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use engine::Engine;
 use protocol::{ascii, binary, meta, Command, Limits, Request, Response};
+use std::os::fd::AsRawFd;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -61,6 +62,16 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
     let mut decoder: Option<Decoder> = None;
+    let registration = match (stream.peer_addr(), stream.local_addr()) {
+        (Ok(peer), Ok(local)) => Some(shared.stats.conn_table.register(
+            stream.as_raw_fd(),
+            peer,
+            local,
+            unix_now(),
+        )),
+        _ => None,
+    };
+    let fd = registration.as_ref().map_or(-1, |r| r.fd());
     let mut drain = std::pin::pin!(runtime::shutdown::drained());
     let mut draining = runtime::shutdown::draining();
     loop {
@@ -87,6 +98,9 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
             }
         };
         shared.stats.add_read(n);
+        if let Some(r) = &registration {
+            r.commands_at(unix_now());
+        }
         let dec = match decoder.as_mut() {
             Some(d) => d,
             None => match pick_decoder(rbuf[0], &shared) {
@@ -97,7 +111,7 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
         let mut handled = 0;
         let flow = loop {
             let step = match dec {
-                Decoder::Ascii(d) => ascii_step(d, &mut rbuf, &mut wbuf, &shared),
+                Decoder::Ascii(d) => ascii_step(d, &mut rbuf, &mut wbuf, &shared, fd),
                 Decoder::Binary(d) => binary_step(d, &mut rbuf, &mut wbuf, &shared),
             };
             match step {
@@ -129,6 +143,12 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
         buffers::give_back(&mut rbuf);
         buffers::give_back_roomy(&mut wbuf);
     }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Reads into `buf`, giving it room only once the socket is readable, so an
@@ -178,6 +198,7 @@ fn ascii_step(
     rbuf: &mut BytesMut,
     wbuf: &mut BytesMut,
     shared: &Shared,
+    fd: i32,
 ) -> Step {
     match d.decode(rbuf) {
         Ok(None) => Step::More,
@@ -187,7 +208,7 @@ fn ascii_step(
             }
             Step::Close
         }
-        Ok(Some(meta::Decoded::Ascii(decoded))) => classic_step(decoded, wbuf, shared),
+        Ok(Some(meta::Decoded::Ascii(decoded))) => classic_step(decoded, wbuf, shared, fd),
         Ok(Some(meta::Decoded::Meta(req))) => {
             crate::meta::execute(&shared.sources(), &req, wbuf);
             Step::Done
@@ -212,8 +233,8 @@ fn admin_step(admin: meta::Admin, wbuf: &mut BytesMut, shared: &Shared) -> Step 
     }
 }
 
-/// One classic ascii request (or its error) from a text connection.
-fn classic_step(decoded: ascii::Decoded, wbuf: &mut BytesMut, shared: &Shared) -> Step {
+/// One classic ascii request (or its error) from a text connection on `fd`.
+fn classic_step(decoded: ascii::Decoded, wbuf: &mut BytesMut, shared: &Shared, fd: i32) -> Step {
     match decoded {
         ascii::Decoded::Invalid(reply) => {
             if let Some(reply) = reply {
@@ -230,7 +251,7 @@ fn classic_step(decoded: ascii::Decoded, wbuf: &mut BytesMut, shared: &Shared) -
         }
         ascii::Decoded::Request(req) => {
             if let Command::Stats { group } = &req.command {
-                if crate::stats_text::answer(&shared.sources(), group, wbuf) {
+                if crate::stats_text::answer(&shared.sources(), group, fd, wbuf) {
                     return Step::Done;
                 }
             }

@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`admin`]: `shutdown`, `cache_memlimit`, `slabs`, `lru_crawler`;
 //! - [`conn`]: one client connection: read, decode, execute, write;
+//! - [`conns`]: the open connections, for `stats conns`;
 //! - [`execute`]: a decoded request against the engine, to its reply;
 //! - [`meta`]: the meta commands (`mg`, `ms`, `md`, `ma`, `mn`, `me`);
 //! - [`settings`]: memcached's command-line settings as the server uses them;
@@ -16,6 +17,7 @@
 
 pub mod admin;
 pub mod conn;
+pub mod conns;
 pub mod detail;
 pub mod execute;
 pub mod meta;

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use engine::Engine;
 use protocol::Response;
 
+use crate::conns::ConnTable;
 use crate::detail::Detail;
 use crate::settings::Settings;
 use runtime::listener::ConnLimit;
@@ -38,6 +39,8 @@ pub struct ServerStats {
     slots: Vec<Slot>,
     /// `stats detail`'s per-prefix counters.
     pub detail: Detail,
+    /// The open connections, for `stats conns`.
+    pub conn_table: Arc<ConnTable>,
     started: Instant,
 }
 
@@ -47,6 +50,7 @@ impl ServerStats {
         Arc::new(ServerStats {
             slots: (0..workers.max(1)).map(|_| Slot::default()).collect(),
             detail: Detail::default(),
+            conn_table: Arc::default(),
             started: Instant::now(),
         })
     }

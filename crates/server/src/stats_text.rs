@@ -1,6 +1,7 @@
 //! The ascii `stats` subcommands whose replies are not `STAT` lines or take
 //! arguments (memcached `process_stat`): `detail on|off|dump` and
-//! `cachedump <class> <limit>`. Every other group goes to `execute`.
+//! `cachedump <class> <limit>`, and `conns` (it needs the asking
+//! connection). Every other group goes to `execute`.
 
 use bytes::BytesMut;
 use protocol::{ascii, Response};
@@ -12,14 +13,23 @@ const SLAB_CLASSES: u32 = 64;
 
 const DETAIL_USAGE: &str = "usage: stats detail on|off|dump";
 
-/// Answers `stats <group>` into `out` if the group is one of this module's;
-/// false leaves it to `execute`.
-pub fn answer(src: &StatsSources<'_>, group: &[u8], out: &mut BytesMut) -> bool {
+/// Answers `stats <group>`, asked on connection `fd`, into `out` if the
+/// group is one of this module's; false leaves it to `execute`.
+pub fn answer(src: &StatsSources<'_>, group: &[u8], fd: i32, out: &mut BytesMut) -> bool {
     // memcached tokenizes on spaces; extra tokens are ignored.
     let mut toks = group.split(|&b| b == b' ').filter(|t| !t.is_empty());
     match toks.next() {
         Some(b"detail") => detail(src, toks.next(), out),
         Some(b"cachedump") => cachedump(toks.next(), toks.next(), out),
+        Some(b"conns") => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            for stat in src.server.conn_table.stats(fd, now) {
+                reply(&stat, out);
+            }
+            reply(&Response::End, out);
+        }
         _ => return false,
     }
     true

@@ -205,3 +205,39 @@ fn cache_memlimit_sets_maxbytes_at_run_time() {
     assert_eq!(c.call("cache_memlimit x"), "ERROR");
     assert_eq!(value(&c.stats(""), "limit_maxbytes"), "104857600");
 }
+
+#[test]
+fn stats_conns_lists_each_connection_as_memcached_does() {
+    let server = start(settings());
+    let addr = server.local_addrs()[0];
+    let mut used = Conn::open(addr);
+    assert!(used.call("version").starts_with("VERSION "));
+    let fresh = Conn::open(addr);
+    let mut asking = Conn::open(addr);
+    let stats = asking.stats("conns");
+    let state_of = |c: &Conn| {
+        let me = format!("tcp:{}", c.writer().local_addr().unwrap());
+        let (name, _) = stats.iter().find(|(_, v)| *v == me).expect("listed");
+        let fd = name.strip_suffix(":addr").unwrap().to_string();
+        assert_eq!(
+            value(&stats, &format!("{fd}:listen_addr")),
+            format!("tcp:{addr}")
+        );
+        // (0, or 1 when a second boundary passed in between.)
+        let idle: u64 = value(&stats, &format!("{fd}:secs_since_last_cmd"))
+            .parse()
+            .unwrap();
+        assert!(idle <= 1, "{idle}");
+        value(&stats, &format!("{fd}:state")).to_string()
+    };
+    assert_eq!(state_of(&asking), "conn_parse_cmd");
+    assert_eq!(state_of(&used), "conn_read");
+    assert_eq!(state_of(&fresh), "conn_new_cmd");
+    assert_eq!(stats.len(), 12, "{stats:?}");
+    // A closed connection leaves the table.
+    drop(used);
+    drop(fresh);
+    crate::client::eventually("closed connections leave stats conns", || {
+        asking.stats("conns").len() == 4
+    });
+}
