@@ -297,7 +297,22 @@ pub fn settings(src: &StatsSources<'_>) -> Vec<Response> {
         max_bytes: src.engine.max_bytes(),
         ..(*src.settings).clone()
     };
-    settings_of(&current, src.port)
+    let mut o = settings_of(&current, src.port);
+    // `stats detail` belongs to the server, not to its settings: its two
+    // lines go after `num_threads`, where memcached prints them.
+    let at = o
+        .iter()
+        .position(|r| matches!(r, Response::Stat { name, .. } if &name[..] == b"num_threads"))
+        .map_or(o.len(), |i| i + 1);
+    let mut detail = Vec::with_capacity(2);
+    stat(&mut detail, "stat_key_prefix", ":");
+    stat(
+        &mut detail,
+        "detail_enabled",
+        yes_no(src.server.detail.enabled()),
+    );
+    o.splice(at..at, detail);
+    o
 }
 
 /// `stats settings` from the settings alone (the proxy's `stats proxy

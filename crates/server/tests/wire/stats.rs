@@ -207,6 +207,16 @@ fn cache_memlimit_sets_maxbytes_at_run_time() {
 }
 
 #[test]
+fn stats_settings_show_stats_detail() {
+    let server = start(settings());
+    let mut c = Conn::open(server.local_addrs()[0]);
+    assert_eq!(value(&c.stats("settings"), "detail_enabled"), "no");
+    assert_eq!(c.call("stats detail on"), "OK");
+    assert_eq!(value(&c.stats("settings"), "detail_enabled"), "yes");
+    assert_eq!(value(&c.stats("settings"), "stat_key_prefix"), ":");
+}
+
+#[test]
 fn stats_conns_lists_each_connection_as_memcached_does() {
     let server = start(settings());
     let addr = server.local_addrs()[0];
