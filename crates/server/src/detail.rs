@@ -119,33 +119,10 @@ impl Detail {
     }
 }
 
-/// MurmurHash3_x86_32 with seed 0, memcached's default `hash_algorithm`,
-/// which places prefixes in buckets and so orders the dump.
+/// memcached's default `hash_algorithm` (murmur3, seed 0) places prefixes
+/// in buckets, and so orders the dump.
 fn murmur3_32(key: &[u8]) -> u32 {
-    const C1: u32 = 0xcc9e_2d51;
-    const C2: u32 = 0x1b87_3593;
-    let mut h: u32 = 0;
-    let mut blocks = key.chunks_exact(4);
-    for b in &mut blocks {
-        let mut k = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        k = k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
-        h ^= k;
-        h = h.rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64);
-    }
-    let tail = blocks.remainder();
-    let mut k: u32 = 0;
-    for (i, &b) in tail.iter().enumerate() {
-        k ^= u32::from(b) << (8 * i);
-    }
-    if !tail.is_empty() {
-        h ^= k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
-    }
-    h ^= key.len() as u32;
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85eb_ca6b);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xc2b2_ae35);
-    h ^ (h >> 16)
+    routing::murmur3_x86_32(key, 0)
 }
 
 #[cfg(test)]
