@@ -290,7 +290,8 @@ pub fn parse(args: &[String]) -> Result<Action, CliError> {
                 if v.is_empty() {
                     return Err(err("No delimiter specified"));
                 }
-                o.ignored.push("-D (per-prefix stats are not kept)".into());
+                // memcached takes the first byte and turns `stats detail` on.
+                o.settings.prefix_delimiter = v.bytes().next();
             }
             'o' => parse_extended(&v, &mut o)?,
             METRICS => {

@@ -106,6 +106,12 @@ fn a_nonzero_udp_port_is_refused_with_a_clear_message() {
     }
     let o = run_opts("-p 0 -U 0");
     assert!(o.ignored.is_empty(), "{:?}", o.ignored);
+}
+
+#[test]
+fn d_sets_the_prefix_delimiter_as_memcached() {
+    assert_eq!(run_opts("-p 0 -D /x").settings.prefix_delimiter, Some(b'/'));
+    assert_eq!(run_opts("-p 0").settings.prefix_delimiter, None);
     let out = Command::new(env!("CARGO_BIN_EXE_moxi"))
         .args(["-p", "0", "-U", "11211"])
         .output()

@@ -2,14 +2,14 @@
 //! deletes, as memcached's `stats_prefix.c` keeps them (a key's prefix is
 //! what comes before its first `:`; keys without one are not counted).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 /// memcached's `PREFIX_HASH_SIZE`: the dump walks these buckets in order.
 const BUCKETS: usize = 256;
 
-/// memcached's default `prefix_delimiter` (`-D`, which moxi ignores).
-const DELIMITER: u8 = b':';
+/// memcached's default `prefix_delimiter` (`-D` sets another).
+pub const DEFAULT_DELIMITER: u8 = b':';
 
 /// One prefix's counters (memcached `PREFIX_STATS`).
 #[derive(Debug, Default)]
@@ -25,6 +25,7 @@ struct Prefix {
 #[derive(Debug)]
 pub struct Detail {
     enabled: AtomicBool,
+    delimiter: AtomicU8,
     /// Each bucket newest first, as memcached links them.
     buckets: Mutex<Vec<Vec<Prefix>>>,
 }
@@ -33,12 +34,24 @@ impl Default for Detail {
     fn default() -> Self {
         Detail {
             enabled: AtomicBool::new(false),
+            delimiter: AtomicU8::new(DEFAULT_DELIMITER),
             buckets: Mutex::new((0..BUCKETS).map(|_| Vec::new()).collect()),
         }
     }
 }
 
 impl Detail {
+    /// memcached `-D <char>`: another delimiter, and counting from the start.
+    pub fn start_with_delimiter(&self, delimiter: u8) {
+        self.delimiter.store(delimiter, Ordering::Relaxed);
+        self.set_enabled(true);
+    }
+
+    /// The prefix delimiter (`stats settings` `stat_key_prefix`).
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter.load(Ordering::Relaxed)
+    }
+
     /// `stats detail on` / `off`.
     pub fn set_enabled(&self, on: bool) {
         self.enabled.store(on, Ordering::Relaxed);
@@ -73,7 +86,8 @@ impl Detail {
         }
         // memcached reads the key as a C string when it looks for the delimiter.
         let key = key.split(|&b| b == 0).next().unwrap_or(&[]);
-        let Some(end) = key.iter().position(|&b| b == DELIMITER) else {
+        let delimiter = self.delimiter();
+        let Some(end) = key.iter().position(|&b| b == delimiter) else {
             return;
         };
         let name = &key[..end];
@@ -157,5 +171,16 @@ mod tests {
         out.clear();
         d.dump(&mut out);
         assert_eq!(out, b"END\r\n");
+    }
+
+    #[test]
+    fn another_delimiter_counts_from_the_start() {
+        let d = Detail::default();
+        d.start_with_delimiter(b'/');
+        d.record_set(b"a:1");
+        d.record_set(b"b/1");
+        let mut out = Vec::new();
+        d.dump(&mut out);
+        assert_eq!(out, b"PREFIX b get 0 hit 0 set 1 del 0\r\nEND\r\n");
     }
 }

@@ -74,6 +74,9 @@ impl Server {
     ) -> io::Result<Server> {
         let addrs = listen_addrs(&settings);
         let stats = ServerStats::new(workers.len());
+        if let Some(delimiter) = settings.prefix_delimiter {
+            stats.detail.start_with_delimiter(delimiter);
+        }
         let limits = Limits::default().with_max_value_len(settings.item_size_max);
         let settings = Arc::new(settings);
         // The handler is created per worker lazily: `Shared` holds the port,

@@ -305,7 +305,10 @@ pub fn settings(src: &StatsSources<'_>) -> Vec<Response> {
         .position(|r| matches!(r, Response::Stat { name, .. } if &name[..] == b"num_threads"))
         .map_or(o.len(), |i| i + 1);
     let mut detail = Vec::with_capacity(2);
-    stat(&mut detail, "stat_key_prefix", ":");
+    detail.push(Response::Stat {
+        name: Bytes::from_static(b"stat_key_prefix"),
+        value: Bytes::copy_from_slice(&[src.server.detail.delimiter()]),
+    });
     stat(
         &mut detail,
         "detail_enabled",

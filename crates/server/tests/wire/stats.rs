@@ -217,6 +217,21 @@ fn stats_settings_show_stats_detail() {
 }
 
 #[test]
+fn d_sets_the_delimiter_and_turns_detail_on() {
+    let server = start(Settings {
+        prefix_delimiter: Some(b'/'),
+        ..settings()
+    });
+    let mut c = Conn::open(server.local_addrs()[0]);
+    assert_eq!(value(&c.stats("settings"), "detail_enabled"), "yes");
+    assert_eq!(value(&c.stats("settings"), "stat_key_prefix"), "/");
+    assert_eq!(c.set("a/1", 0, b"x"), "STORED");
+    c.send("stats detail dump\r\n");
+    assert_eq!(c.line(), "PREFIX a get 0 hit 0 set 1 del 0");
+    assert_eq!(c.line(), "END");
+}
+
+#[test]
 fn stats_conns_lists_each_connection_as_memcached_does() {
     let server = start(settings());
     let addr = server.local_addrs()[0];
