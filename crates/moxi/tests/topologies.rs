@@ -28,6 +28,10 @@ const NOT_THROUGH_MOXI: &[(&str, &str)] = &[
     ),
     ("binary/stat", "moxi refuses every STAT group but reset"),
     (
+        "binary/stat_detail",
+        "moxi refuses every STAT group but reset",
+    ),
+    (
         "binary/stat_settings",
         "moxi refuses every STAT group but reset",
     ),

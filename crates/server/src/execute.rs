@@ -166,6 +166,28 @@ fn retrieve(src: &StatsSources<'_>, get: &Get, emit: &mut impl FnMut(Response)) 
     emit(Response::End);
 }
 
+/// memcached's binary `STAT detail ...` (`process_bin_stat`): the rest of
+/// the key is compared by prefix; the dump comes as one `detailed` stat.
+fn binary_detail(src: &StatsSources<'_>, rest: &[u8]) -> Option<Vec<Response>> {
+    let detail = &src.server.detail;
+    if rest.starts_with(b" dump") {
+        let mut text = Vec::new();
+        detail.dump(&mut text);
+        return Some(vec![Response::Stat {
+            name: Bytes::from_static(b"detailed"),
+            value: Bytes::from(text),
+        }]);
+    }
+    if rest.starts_with(b" on") {
+        detail.set_enabled(true);
+    } else if rest.starts_with(b" off") {
+        detail.set_enabled(false);
+    } else {
+        return None;
+    }
+    Some(Vec::new())
+}
+
 fn stats_group(
     src: &StatsSources<'_>,
     group: &Bytes,
@@ -188,7 +210,17 @@ fn stats_group(
             value: Bytes::from_static(b"disabled"),
         }],
         // No slab classes, so nothing per class, as memcached with no items.
-        b"items" | b"conns" | b"extstore" => Vec::new(),
+        b"items" => Vec::new(),
+        // (ascii `stats conns` is answered in `stats_text`; memcached's
+        // binary STAT knows neither `conns` nor `extstore`.)
+        b"extstore" if !binary => Vec::new(),
+        _ if binary && sub.starts_with(b"detail") => match binary_detail(src, &sub[6..]) {
+            Some(frames) => frames,
+            None => {
+                emit(status(Status::KeyNotFound, "Not found"));
+                return;
+            }
+        },
         b"reset" => {
             src.engine.reset_stats();
             src.server.reset();

@@ -266,3 +266,26 @@ fn stats_conns_lists_each_connection_as_memcached_does() {
         asking.stats("conns").len() == 4
     });
 }
+
+#[test]
+fn binary_stat_detail_dumps_one_detailed_stat() {
+    const STAT: u8 = 0x10;
+    let server = start(settings());
+    let mut c = Conn::open(server.local_addrs()[0]);
+    let on = c.request(&bin(STAT, b"detail on", b"", b"", 1));
+    assert_eq!((on.status, on.key.len()), (status::OK, 0));
+    let ex = crate::client::store_extras(0, 0);
+    assert_eq!(
+        c.request(&bin(op::SET, b"a:1", &ex, b"x", 2)).status,
+        status::OK
+    );
+    let dump = c.request(&bin(STAT, b"detail dump", b"", b"", 3));
+    assert_eq!(&dump.key[..], b"detailed");
+    assert_eq!(
+        &dump.value[..],
+        b"PREFIX a get 0 hit 0 set 1 del 0\r\nEND\r\n"
+    );
+    assert_eq!(c.frame().key.len(), 0, "the terminating stat");
+    let miss = c.request(&bin(STAT, b"detail x", b"", b"", 4));
+    assert_eq!(miss.status, status::NOT_FOUND);
+}
