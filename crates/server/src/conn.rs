@@ -12,6 +12,7 @@ use std::os::fd::AsRawFd;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::conns::unix_now;
 use crate::execute::{self, execute, too_large, Flow};
 use crate::settings::{Binding, Settings};
 use crate::stats::{ServerStats, StatsSources};
@@ -143,12 +144,6 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
         buffers::give_back(&mut rbuf);
         buffers::give_back_roomy(&mut wbuf);
     }
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// Reads into `buf`, giving it room only once the socket is readable, so an

@@ -90,6 +90,13 @@ impl ConnTable {
     }
 }
 
+/// Unix seconds now (`secs_since_last_cmd` counts whole seconds).
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// memcached's `conn_to_str`: `tcp:1.2.3.4:5`, `tcp6:[::1]:5`.
 fn text(addr: SocketAddr) -> String {
     match addr {

@@ -22,10 +22,7 @@ pub fn answer(src: &StatsSources<'_>, group: &[u8], fd: i32, out: &mut BytesMut)
         Some(b"detail") => detail(src, toks.next(), out),
         Some(b"cachedump") => cachedump(toks.next(), toks.next(), out),
         Some(b"conns") => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            for stat in src.server.conn_table.stats(fd, now) {
+            for stat in src.server.conn_table.stats(fd, crate::conns::unix_now()) {
                 reply(&stat, out);
             }
             reply(&Response::End, out);
