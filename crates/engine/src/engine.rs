@@ -213,8 +213,19 @@ impl Engine {
             total.absorb(&self.lock(i).snapshot());
         }
         total.cmd_flush = self.cmd_flush.load(Ordering::Relaxed);
-        total.limit_maxbytes = self.config.max_bytes as u64;
+        total.limit_maxbytes = self.memory.limit() as u64;
         total
+    }
+
+    /// The item memory limit in bytes (`-m`, or the last `cache_memlimit`).
+    pub fn max_bytes(&self) -> usize {
+        self.memory.limit()
+    }
+
+    /// memcached `cache_memlimit`: a new item memory limit. Nothing is
+    /// evicted at once; stores make room as they need it.
+    pub fn set_max_bytes(&self, max_bytes: usize) {
+        self.memory.set_limit(max_bytes);
     }
 
     /// memcached `stats reset`: zeroes the counters (not `curr_items`/`bytes`).

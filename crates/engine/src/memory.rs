@@ -21,7 +21,8 @@ const MAX_ATTEMPTS: usize = 8;
 /// The global byte count against the limit.
 #[derive(Debug)]
 pub(crate) struct Memory {
-    limit: usize,
+    /// The limit; `cache_memlimit` changes it at run time.
+    limit: AtomicUsize,
     used: AtomicUsize,
 }
 
@@ -29,16 +30,28 @@ impl Memory {
     /// An empty budget of `limit` bytes.
     pub(crate) fn new(limit: usize) -> Self {
         Memory {
-            limit,
+            limit: AtomicUsize::new(limit),
             used: AtomicUsize::new(0),
         }
     }
 
+    /// The current limit in bytes.
+    pub(crate) fn limit(&self) -> usize {
+        self.limit.load(Ordering::Relaxed)
+    }
+
+    /// Sets a new limit. Nothing is evicted now: stores make room as they
+    /// need it (memcached's `cache_memlimit` frees nothing at once either).
+    pub(crate) fn set_limit(&self, limit: usize) {
+        self.limit.store(limit, Ordering::Relaxed);
+    }
+
     /// Claims `n` bytes if they fit under the limit.
     pub(crate) fn try_reserve(&self, n: usize) -> bool {
+        let limit = self.limit();
         self.used
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
-                u.checked_add(n).filter(|&t| t <= self.limit)
+                u.checked_add(n).filter(|&t| t <= limit)
             })
             .is_ok()
     }
@@ -55,7 +68,7 @@ impl Memory {
         self.used
             .load(Ordering::Acquire)
             .saturating_add(n)
-            .saturating_sub(self.limit)
+            .saturating_sub(self.limit())
     }
 }
 
@@ -135,7 +148,7 @@ impl Engine {
     /// can be freed.
     pub(crate) fn make_room(&self, n: usize, home: usize) -> bool {
         // Never empty the cache for an item that could not fit anyway.
-        if n > self.memory.limit {
+        if n > self.memory.limit() {
             return false;
         }
         while !self.memory.try_reserve(n) {

@@ -231,10 +231,12 @@ pub fn parse(args: &[String]) -> Result<Action, CliError> {
                 o.port_given = true;
             }
             'U' => {
+                // Refused, not ignored: a client sending UDP to that port
+                // would wait for replies that never come.
                 if number::<u16>('U', &v)? != 0 {
-                    o.ignored.push(format!(
-                        "-U {v} (UDP is not served; memcached deprecated it)"
-                    ));
+                    return Err(err(format!(
+                        "-U {v}: UDP is not served by this server (memcached 1.6 disables it by default); use -U 0 or leave -U out"
+                    )));
                 }
             }
             'l' => {
@@ -288,7 +290,8 @@ pub fn parse(args: &[String]) -> Result<Action, CliError> {
                 if v.is_empty() {
                     return Err(err("No delimiter specified"));
                 }
-                o.ignored.push("-D (per-prefix stats are not kept)".into());
+                // memcached takes the first byte and turns `stats detail` on.
+                o.settings.prefix_delimiter = v.bytes().next();
             }
             'o' => parse_extended(&v, &mut o)?,
             METRICS => {

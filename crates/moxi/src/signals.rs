@@ -31,7 +31,8 @@ impl Signals {
         Ok(Signals { rt, hup, term, int })
     }
 
-    /// Blocks until SIGTERM or SIGINT (or stdin closing, with `-Y y`);
+    /// Blocks until SIGTERM or SIGINT (or stdin closing, with `-Y y`, or a
+    /// `shutdown` command, with `-A`);
     /// SIGHUP reopens the log file meanwhile.
     pub fn wait_for_stop(mut self, exit_on_stdin_close: bool) {
         self.rt.block_on(async {
@@ -46,12 +47,19 @@ impl Signals {
                 .await;
             };
             tokio::pin!(stdin_closed);
+            // The embedded server's `shutdown` command (with `-A`).
+            let mut stop = runtime::shutdown::stop_requested();
+            let stop = async move {
+                let _ = stop.wait_for(|asked| *asked).await;
+            };
+            tokio::pin!(stop);
             loop {
                 tokio::select! {
                     _ = self.hup.recv() => crate::logging::reopen(),
                     _ = self.term.recv() => return,
                     _ = self.int.recv() => return,
                     _ = &mut stdin_closed => return,
+                    _ = &mut stop => return,
                 }
             }
         });

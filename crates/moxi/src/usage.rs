@@ -21,6 +21,7 @@ Embedded server (memcached 1.6 flags):
 -b, --listen-backlog=<num> listen backlog (default: 1024)
 -R, --max-reqs-per-event=<num> requests answered per batch before other clients of the
                           worker get a turn (default: 20)
+-D <char>                 key prefix delimiter of \"stats detail\", which it turns on
 -o, --extended=idle_timeout=<sec> close embedded-server connections idle that long
                           (other -o keys of memcached are accepted and ignored: they
                           tune its slab allocator)
@@ -49,7 +50,7 @@ Proxy (moxi flags):
 --metrics=<addr:port>     serve /metrics (Prometheus), /healthz and /readyz over HTTP
 
 Accepted for compatibility and ignored (they mean nothing for this engine):
--U 0, -a, -k, -r, -L, -f, -n, -D, -W, -X, -N, -Y n
+-U 0, -a, -k, -r, -L, -f, -n, -W, -X, -N, -Y n
 Refused: -s (unix sockets), -S (SASL), -e (memory file), -U with a non-zero port.
 ",
         version = env!("CARGO_PKG_VERSION")

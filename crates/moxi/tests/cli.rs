@@ -98,6 +98,29 @@ fn memcached_validation_messages() {
 }
 
 #[test]
+fn a_nonzero_udp_port_is_refused_with_a_clear_message() {
+    for flag in ["-p 0 -U 11211", "-p 0 --udp-port=9"] {
+        let msg = error(flag);
+        assert!(msg.contains("UDP is not served"), "{flag}: {msg}");
+        assert!(msg.contains("-U 0"), "{flag}: {msg}");
+    }
+    let o = run_opts("-p 0 -U 0");
+    assert!(o.ignored.is_empty(), "{:?}", o.ignored);
+}
+
+#[test]
+fn d_sets_the_prefix_delimiter_as_memcached() {
+    assert_eq!(run_opts("-p 0 -D /x").settings.prefix_delimiter, Some(b'/'));
+    assert_eq!(run_opts("-p 0").settings.prefix_delimiter, None);
+    let out = Command::new(env!("CARGO_BIN_EXE_moxi"))
+        .args(["-p", "0", "-U", "11211"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("UDP is not served"));
+}
+
+#[test]
 fn positional_url_is_the_cluster() {
     let o = run_opts("http://127.0.0.1:8080/pools/default/bucketsStreamingConfig/default");
     assert!(o.cluster.unwrap().starts_with("http://"));

@@ -1,5 +1,5 @@
 //! Process life cycle: SIGTERM drains and exits 0, SIGHUP keeps running,
-//! `-Y y` exits when stdin closes.
+//! `-Y y` exits when stdin closes, `shutdown` with `-A` exits as SIGINT.
 #![cfg(test)] // a test crate: clippy.toml lets its helpers unwrap too
 
 use std::io::{Read, Write};
@@ -72,6 +72,42 @@ fn sigterm_closes_idle_clients_and_exits_zero() {
         TcpStream::connect(addr).is_err(),
         "still listening after exit"
     );
+}
+
+#[test]
+fn shutdown_with_a_stops_as_sigint_does() {
+    for mode in ["shutdown\r\n", "shutdown graceful\r\n"] {
+        let (mut child, addr) = spawn(&["-A"]);
+        let mut c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // An unknown mode is refused and the connection stays, as in memcached.
+        roundtrip(
+            &mut c,
+            b"shutdown now\r\n",
+            b"CLIENT_ERROR invalid shutdown mode\r\n",
+        );
+        // The asking connection is closed without a reply, then moxi exits 0.
+        c.write_all(mode.as_bytes()).unwrap();
+        let mut rest = Vec::new();
+        c.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"", "{mode:?}");
+        assert_eq!(wait_exit(&mut child), 0, "{mode:?}");
+    }
+}
+
+#[test]
+fn shutdown_without_a_is_refused_and_keeps_running() {
+    let (mut child, addr) = spawn(&[]);
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    roundtrip(
+        &mut c,
+        b"shutdown\r\nshutdown graceful\r\nversion\r\n",
+        b"ERROR: shutdown not enabled\r\nERROR: shutdown not enabled\r\nVERSION ",
+    );
+    assert!(child.try_wait().unwrap().is_none(), "moxi exited");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 #[test]

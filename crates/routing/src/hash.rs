@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use crate::error::RoutingError;
 
+pub use algo::murmur3_x86_32;
 pub(crate) use algo::{md5_digest, md5_word};
 
 /// A key hash function, bit-exact with libhashkit / twemproxy on x86-64.

@@ -32,7 +32,7 @@ pub use continuum::{
     LIBVBUCKET_NAMES_PER_SERVER,
 };
 pub use error::RoutingError;
-pub use hash::HashFn;
+pub use hash::{murmur3_x86_32, HashFn};
 pub use locator::{Distribution, HashTag, Locator};
 pub use presets::LibmemcachedDistribution;
 pub use server::{Server, DEFAULT_PORT};

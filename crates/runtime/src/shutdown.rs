@@ -115,3 +115,19 @@ impl Drop for Drained {
         }
     }
 }
+
+fn stop_sender() -> &'static watch::Sender<bool> {
+    static STOP: OnceLock<watch::Sender<bool>> = OnceLock::new();
+    STOP.get_or_init(|| watch::channel(false).0)
+}
+
+/// Asks the process to stop as SIGINT would (memcached's `shutdown`
+/// command raises SIGINT). The binary waits on [`stop_requested`].
+pub fn request_stop() {
+    stop_sender().send_replace(true);
+}
+
+/// A receiver whose value turns true once [`request_stop`] was called.
+pub fn stop_requested() -> watch::Receiver<bool> {
+    stop_sender().subscribe()
+}

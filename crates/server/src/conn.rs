@@ -8,9 +8,11 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use engine::Engine;
 use protocol::{ascii, binary, meta, Command, Limits, Request, Response};
+use std::os::fd::AsRawFd;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::conns::unix_now;
 use crate::execute::{self, execute, too_large, Flow};
 use crate::settings::{Binding, Settings};
 use crate::stats::{ServerStats, StatsSources};
@@ -61,6 +63,16 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
     let mut rbuf = BytesMut::new();
     let mut wbuf = BytesMut::new();
     let mut decoder: Option<Decoder> = None;
+    let registration = match (stream.peer_addr(), stream.local_addr()) {
+        (Ok(peer), Ok(local)) => Some(shared.stats.conn_table.register(
+            stream.as_raw_fd(),
+            peer,
+            local,
+            unix_now(),
+        )),
+        _ => None,
+    };
+    let fd = registration.as_ref().map_or(-1, |r| r.fd());
     let mut drain = std::pin::pin!(runtime::shutdown::drained());
     let mut draining = runtime::shutdown::draining();
     loop {
@@ -81,9 +93,15 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
             }
             // `-o idle_timeout`: memcached closes a connection silent that
             // long. (An async block: nothing is built unless it is polled.)
-            _ = async { tokio::time::sleep(std::time::Duration::from_secs(idle)).await }, if idle > 0 => return,
+            _ = async { tokio::time::sleep(std::time::Duration::from_secs(idle)).await }, if idle > 0 => {
+                shared.stats.add_idle_kick();
+                return;
+            }
         };
         shared.stats.add_read(n);
+        if let Some(r) = &registration {
+            r.commands_at(unix_now());
+        }
         let dec = match decoder.as_mut() {
             Some(d) => d,
             None => match pick_decoder(rbuf[0], &shared) {
@@ -94,7 +112,7 @@ pub async fn serve(mut stream: TcpStream, shared: Rc<Shared>, _guard: ConnGuard)
         let mut handled = 0;
         let flow = loop {
             let step = match dec {
-                Decoder::Ascii(d) => ascii_step(d, &mut rbuf, &mut wbuf, &shared),
+                Decoder::Ascii(d) => ascii_step(d, &mut rbuf, &mut wbuf, &shared, fd),
                 Decoder::Binary(d) => binary_step(d, &mut rbuf, &mut wbuf, &shared),
             };
             match step {
@@ -175,6 +193,7 @@ fn ascii_step(
     rbuf: &mut BytesMut,
     wbuf: &mut BytesMut,
     shared: &Shared,
+    fd: i32,
 ) -> Step {
     match d.decode(rbuf) {
         Ok(None) => Step::More,
@@ -184,7 +203,7 @@ fn ascii_step(
             }
             Step::Close
         }
-        Ok(Some(meta::Decoded::Ascii(decoded))) => classic_step(decoded, wbuf, shared),
+        Ok(Some(meta::Decoded::Ascii(decoded))) => classic_step(decoded, wbuf, shared, fd),
         Ok(Some(meta::Decoded::Meta(req))) => {
             crate::meta::execute(&shared.sources(), &req, wbuf);
             Step::Done
@@ -197,11 +216,20 @@ fn ascii_step(
             meta::encode_response(&reply, wbuf);
             Step::Done
         }
+        Ok(Some(meta::Decoded::Admin(admin))) => admin_step(admin, wbuf, shared),
     }
 }
 
-/// One classic ascii request (or its error) from a text connection.
-fn classic_step(decoded: ascii::Decoded, wbuf: &mut BytesMut, shared: &Shared) -> Step {
+/// An admin command: answered by [`crate::admin`]; `shutdown` closes.
+fn admin_step(admin: meta::Admin, wbuf: &mut BytesMut, shared: &Shared) -> Step {
+    match crate::admin::answer(admin, &shared.settings, &shared.engine, wbuf) {
+        Flow::Continue => Step::Done,
+        Flow::Close => Step::Close,
+    }
+}
+
+/// One classic ascii request (or its error) from a text connection on `fd`.
+fn classic_step(decoded: ascii::Decoded, wbuf: &mut BytesMut, shared: &Shared, fd: i32) -> Step {
     match decoded {
         ascii::Decoded::Invalid(reply) => {
             if let Some(reply) = reply {
@@ -217,6 +245,11 @@ fn classic_step(decoded: ascii::Decoded, wbuf: &mut BytesMut, shared: &Shared) -
             Step::Done
         }
         ascii::Decoded::Request(req) => {
+            if let Command::Stats { group } = &req.command {
+                if crate::stats_text::answer(&shared.sources(), group, fd, wbuf) {
+                    return Step::Done;
+                }
+            }
             if let Command::Get(get) = &req.command {
                 if !get.kind.touches() && !req.quiet {
                     execute::retrieve_ascii(&shared.sources(), get, wbuf);
@@ -297,6 +330,8 @@ fn binary_step(
 
 fn reject_too_large(req: &Request, shared: &Shared) {
     if let Command::Store(s) = &req.command {
+        // memcached counts the set for `stats detail` before it sizes the item.
+        shared.stats.detail.record_set(s.key.as_bytes());
         shared.engine.reject_too_large(s.mode, s.key.as_bytes());
     }
 }

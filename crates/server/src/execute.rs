@@ -41,6 +41,7 @@ pub fn execute(
     match &req.command {
         Command::Get(get) => retrieve(src, get, emit),
         Command::Store(s) => {
+            src.server.detail.record_set(s.key.as_bytes());
             let out = engine.store(
                 s.mode,
                 s.key.as_bytes(),
@@ -73,10 +74,13 @@ pub fn execute(
                 },
             );
         }
-        Command::Delete { key, cas } => emit(match engine.delete(key.as_bytes(), *cas) {
-            DeleteOutcome::Deleted => Response::Deleted,
-            DeleteOutcome::NotFound => Response::NotFound,
-            DeleteOutcome::Exists => Response::Exists,
+        Command::Delete { key, cas } => emit({
+            src.server.detail.record_delete(key.as_bytes());
+            match engine.delete(key.as_bytes(), *cas) {
+                DeleteOutcome::Deleted => Response::Deleted,
+                DeleteOutcome::NotFound => Response::NotFound,
+                DeleteOutcome::Exists => Response::Exists,
+            }
         }),
         // memcached's binary TOUCH reply carries the item's flags.
         Command::Touch { key, exptime } if binary => {
@@ -129,10 +133,14 @@ pub fn execute(
 /// `ascii::encode_response`, without a copy of each value.
 pub fn retrieve_ascii(src: &StatsSources<'_>, get: &Get, out: &mut BytesMut) {
     let show_cas = get.kind == GetKind::Gets;
+    let detail = &src.server.detail;
     for key in &get.keys {
-        src.engine.get_with(key.as_bytes(), |flags, cas, data| {
+        let hit = src.engine.get_with(key.as_bytes(), |flags, cas, data| {
             ascii::encode_value_parts(key.as_bytes(), flags, cas, data, show_cas, out)
         });
+        if detail.enabled() {
+            detail.record_get(key.as_bytes(), hit);
+        }
     }
     ascii::encode_response(&Response::End, false, out);
 }
@@ -145,6 +153,7 @@ fn retrieve(src: &StatsSources<'_>, get: &Get, emit: &mut impl FnMut(Response)) 
         } else {
             engine.get(key.as_bytes())
         };
+        src.server.detail.record_get(key.as_bytes(), item.is_some());
         if let Some(item) = item {
             emit(Response::Value(Value {
                 key: key.clone(),
@@ -157,18 +166,61 @@ fn retrieve(src: &StatsSources<'_>, get: &Get, emit: &mut impl FnMut(Response)) 
     emit(Response::End);
 }
 
+/// memcached's binary `STAT detail ...` (`process_bin_stat`): the rest of
+/// the key is compared by prefix; the dump comes as one `detailed` stat.
+fn binary_detail(src: &StatsSources<'_>, rest: &[u8]) -> Option<Vec<Response>> {
+    let detail = &src.server.detail;
+    if rest.starts_with(b" dump") {
+        let mut text = Vec::new();
+        detail.dump(&mut text);
+        return Some(vec![Response::Stat {
+            name: Bytes::from_static(b"detailed"),
+            value: Bytes::from(text),
+        }]);
+    }
+    if rest.starts_with(b" on") {
+        detail.set_enabled(true);
+    } else if rest.starts_with(b" off") {
+        detail.set_enabled(false);
+    } else {
+        return None;
+    }
+    Some(Vec::new())
+}
+
 fn stats_group(
     src: &StatsSources<'_>,
     group: &Bytes,
     binary: bool,
     emit: &mut impl FnMut(Response),
 ) {
-    let frames = match &group[..] {
+    // ascii: memcached reads the first token and ignores the rest
+    // (`stats items x` is `stats items`); binary: the key is the group.
+    let sub = match binary {
+        true => &group[..],
+        false => group.split(|&b| b == b' ').next().unwrap_or(&[]),
+    };
+    let frames = match sub {
         b"" => stats::general(src),
         b"settings" => stats::settings(src),
         b"slabs" => stats::slabs(src),
+        // moxi keeps no size histogram (memcached's `stats sizes_enable`).
+        b"sizes" => vec![Response::Stat {
+            name: Bytes::from_static(b"sizes_status"),
+            value: Bytes::from_static(b"disabled"),
+        }],
         // No slab classes, so nothing per class, as memcached with no items.
-        b"items" | b"sizes" | b"conns" | b"extstore" => Vec::new(),
+        b"items" => Vec::new(),
+        // (ascii `stats conns` is answered in `stats_text`; memcached's
+        // binary STAT knows neither `conns` nor `extstore`.)
+        b"extstore" if !binary => Vec::new(),
+        _ if binary && sub.starts_with(b"detail") => match binary_detail(src, &sub[6..]) {
+            Some(frames) => frames,
+            None => {
+                emit(status(Status::KeyNotFound, "Not found"));
+                return;
+            }
+        },
         b"reset" => {
             src.engine.reset_stats();
             src.server.reset();

@@ -2,20 +2,28 @@
 //! threads and listeners of `runtime`.
 //!
 //! # Layout
+//! - [`admin`]: `shutdown`, `cache_memlimit`, `slabs`, `lru_crawler`;
 //! - [`conn`]: one client connection: read, decode, execute, write;
+//! - [`conns`]: the open connections, for `stats conns`;
 //! - [`execute`]: a decoded request against the engine, to its reply;
 //! - [`meta`]: the meta commands (`mg`, `ms`, `md`, `ma`, `mn`, `me`);
 //! - [`settings`]: memcached's command-line settings as the server uses them;
-//! - [`stats`]: the server's counters and the `stats` groups.
+//! - [`stats`]: the server's counters and the `stats` groups;
+//! - [`stats_text`]: `stats detail` and `stats cachedump` (ascii only);
+//! - [`detail`]: the per-prefix counters of `stats detail`.
 //!
 //! It must not parse wire formats itself (that is `protocol`) nor store
 //! items (that is `engine`).
 
+pub mod admin;
 pub mod conn;
+pub mod conns;
+pub mod detail;
 pub mod execute;
 pub mod meta;
 pub mod settings;
 pub mod stats;
+pub mod stats_text;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -66,6 +74,9 @@ impl Server {
     ) -> io::Result<Server> {
         let addrs = listen_addrs(&settings);
         let stats = ServerStats::new(workers.len());
+        if let Some(delimiter) = settings.prefix_delimiter {
+            stats.detail.start_with_delimiter(delimiter);
+        }
         let limits = Limits::default().with_max_value_len(settings.item_size_max);
         let settings = Arc::new(settings);
         // The handler is created per worker lazily: `Shared` holds the port,

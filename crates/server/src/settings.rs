@@ -57,6 +57,9 @@ pub struct Settings {
     pub shutdown_enabled: bool,
     /// `-o idle_timeout`: seconds before an idle connection is closed (0 = never).
     pub idle_timeout: u64,
+    /// `-D <char>`: the key prefix delimiter of `stats detail`, which `-D`
+    /// also turns on (memcached's `prefix_delimiter`, default `:`).
+    pub prefix_delimiter: Option<u8>,
 }
 
 impl Default for Settings {
@@ -77,6 +80,7 @@ impl Default for Settings {
             verbosity: 0,
             shutdown_enabled: false,
             idle_timeout: 0,
+            prefix_delimiter: None,
         }
     }
 }

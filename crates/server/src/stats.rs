@@ -12,6 +12,8 @@ use bytes::Bytes;
 use engine::Engine;
 use protocol::Response;
 
+use crate::conns::ConnTable;
+use crate::detail::Detail;
 use crate::settings::Settings;
 use runtime::listener::ConnLimit;
 use runtime::workers::worker_index;
@@ -28,12 +30,17 @@ struct Slot {
     cmd_flush: AtomicU64,
     conn_yields: AtomicU64,
     cmd_meta: AtomicU64,
+    idle_kicks: AtomicU64,
 }
 
 /// Counters that belong to the server rather than the engine.
 #[derive(Debug)]
 pub struct ServerStats {
     slots: Vec<Slot>,
+    /// `stats detail`'s per-prefix counters.
+    pub detail: Detail,
+    /// The open connections, for `stats conns`.
+    pub conn_table: Arc<ConnTable>,
     started: Instant,
 }
 
@@ -42,6 +49,8 @@ impl ServerStats {
     pub fn new(workers: usize) -> Arc<ServerStats> {
         Arc::new(ServerStats {
             slots: (0..workers.max(1)).map(|_| Slot::default()).collect(),
+            detail: Detail::default(),
+            conn_table: Arc::default(),
             started: Instant::now(),
         })
     }
@@ -75,6 +84,11 @@ impl ServerStats {
         self.slot().cmd_meta.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a connection closed by `-o idle_timeout`.
+    pub fn add_idle_kick(&self) {
+        self.slot().idle_kicks.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts a connection that yielded after `-R` requests.
     pub fn add_yield(&self) {
         self.slot().conn_yields.fetch_add(1, Ordering::Relaxed);
@@ -89,12 +103,14 @@ impl ServerStats {
 
     /// Zeroes what `stats reset` resets.
     pub fn reset(&self) {
+        self.detail.clear();
         for s in &self.slots {
             s.bytes_read.store(0, Ordering::Relaxed);
             s.bytes_written.store(0, Ordering::Relaxed);
             s.cmd_flush.store(0, Ordering::Relaxed);
             s.conn_yields.store(0, Ordering::Relaxed);
             s.cmd_meta.store(0, Ordering::Relaxed);
+            s.idle_kicks.store(0, Ordering::Relaxed);
         }
     }
 
@@ -206,9 +222,13 @@ pub fn general(src: &StatsSources<'_>) -> Vec<Response> {
     stat(&mut o, "store_no_memory", e.store_no_memory);
     stat(&mut o, "auth_cmds", 0);
     stat(&mut o, "auth_errors", 0);
+    // memcached prints it only when an idle timeout is set.
+    if src.settings.idle_timeout > 0 {
+        stat(&mut o, "idle_kicks", s.sum(|x| &x.idle_kicks));
+    }
     stat(&mut o, "bytes_read", s.sum(|x| &x.bytes_read));
     stat(&mut o, "bytes_written", s.sum(|x| &x.bytes_written));
-    stat(&mut o, "limit_maxbytes", src.settings.max_bytes);
+    stat(&mut o, "limit_maxbytes", src.engine.max_bytes());
     stat(&mut o, "accepting_conns", 1);
     stat(&mut o, "listen_disabled_num", 0);
     stat(&mut o, "time_in_listen_disabled_us", 0);
@@ -272,7 +292,30 @@ const FIXED_ZERO_TAIL: &[&str] = &[
 
 /// `stats settings`: the settings that mean something for our server.
 pub fn settings(src: &StatsSources<'_>) -> Vec<Response> {
-    settings_of(src.settings, src.port)
+    // `cache_memlimit` changes memcached's `settings.maxbytes` too.
+    let current = Settings {
+        max_bytes: src.engine.max_bytes(),
+        ..(*src.settings).clone()
+    };
+    let mut o = settings_of(&current, src.port);
+    // `stats detail` belongs to the server, not to its settings: its two
+    // lines go after `num_threads`, where memcached prints them.
+    let at = o
+        .iter()
+        .position(|r| matches!(r, Response::Stat { name, .. } if &name[..] == b"num_threads"))
+        .map_or(o.len(), |i| i + 1);
+    let mut detail = Vec::with_capacity(2);
+    detail.push(Response::Stat {
+        name: Bytes::from_static(b"stat_key_prefix"),
+        value: Bytes::copy_from_slice(&[src.server.detail.delimiter()]),
+    });
+    stat(
+        &mut detail,
+        "detail_enabled",
+        yes_no(src.server.detail.enabled()),
+    );
+    o.splice(at..at, detail);
+    o
 }
 
 /// `stats settings` from the settings alone (the proxy's `stats proxy

@@ -216,3 +216,19 @@ fn an_item_larger_than_memory_evicts_nothing() {
     assert!(e.get(b"keep").is_some());
     assert_eq!(e.stats().evictions, 0);
 }
+
+#[test]
+fn a_lower_limit_at_run_time_bounds_later_stores() {
+    let (e, _c) = small(true);
+    fill(&e, "k", 500, 1000);
+    e.set_max_bytes(MIB / 4);
+    assert_eq!(e.max_bytes(), MIB / 4);
+    assert_eq!(e.stats().limit_maxbytes, (MIB / 4) as u64);
+    // Nothing went at once; the next stores make room down to the new limit.
+    assert_eq!(e.stats().curr_items, 500);
+    fill(&e, "n", 100, 1000);
+    assert!(e.stats().bytes <= (MIB / 4) as u64, "{}", e.stats().bytes);
+    e.set_max_bytes(MIB);
+    fill(&e, "m", 400, 1000);
+    assert!(e.stats().bytes > (MIB / 2) as u64);
+}

@@ -43,9 +43,11 @@
 //! # Not implemented
 //! Meta commands (`mg ms md ma mn me`) are answered with `ERROR` here; a
 //! text connection that speaks them is read by [`crate::meta::RequestDecoder`],
-//! which hands every other line to this decoder. The admin commands `shutdown`,
-//! `slabs`, `cache_memlimit`, `lru`, `lru_crawler`, `watch`, `extstore` are
-//! answered with `ERROR`.
+//! which hands every other line to this decoder (and reads the admin
+//! commands `shutdown`, `cache_memlimit`, `slabs automove|reassign` and
+//! `lru_crawler sleep|tocrawl` itself, for the embedded server). Here the
+//! admin commands `shutdown`, `slabs`, `cache_memlimit`, `lru`,
+//! `lru_crawler`, `watch`, `extstore` are answered with `ERROR`.
 //!
 //! [`Limits::max_line_len`]: crate::model::Limits::max_line_len
 //! [`Limits::max_keys`]: crate::model::Limits::max_keys
@@ -63,6 +65,7 @@ mod response;
 mod tests;
 
 pub use encode::{encode_request, encode_response, encode_value_parts};
+pub use number::parse_u32;
 pub use request::RequestDecoder;
 pub use response::decode_response;
 

@@ -72,6 +72,12 @@ pub(crate) fn safe_strtoul(tok: &[u8]) -> Option<u32> {
     unsigned_value(tok).map(|v| v as u32)
 }
 
+/// memcached `safe_strtoul` into a `uint32_t`, for servers that read
+/// numeric arguments of their own commands (`stats cachedump <id> <limit>`).
+pub fn parse_u32(tok: &[u8]) -> Option<u32> {
+    safe_strtoul(tok)
+}
+
 /// memcached `safe_strtol` into an `int32_t`: parsed as a 64-bit `long`
 /// (out of range is an error), then truncated (exptime, `<bytes>`).
 pub(crate) fn safe_strtol(tok: &[u8]) -> Option<i32> {

@@ -53,6 +53,7 @@
 //! embedded server must answer as 1.6.18. [`Flag`] can still carry them for
 //! a caller that builds requests for a newer server.
 
+mod admin;
 mod base64;
 mod command;
 mod encode;
@@ -64,6 +65,10 @@ mod response;
 #[cfg(test)]
 mod tests;
 
+pub use admin::{
+    encode_admin_reply, Admin, Automove, ShutdownMode, INVALID_SHUTDOWN_MODE, MEMLIMIT_NOT_BYTES,
+    MEMLIMIT_TOO_SMALL, SHUTDOWN_NOT_ENABLED,
+};
 pub use base64::{base64_decode, base64_encode};
 pub use encode::{encode_request, encode_response, EncodeError};
 pub use flags::Options;
@@ -179,6 +184,8 @@ pub enum Decoded {
     /// Bad meta input was consumed; write this reply (meta errors are never
     /// silenced by `q`).
     Invalid(MetaResponse),
+    /// An admin command the server answers itself (`shutdown`, `cache_memlimit`).
+    Admin(Admin),
 }
 
 /// The status word of a meta reply line.

@@ -2,8 +2,9 @@
 //! line is parsed here (with its data block, for `ms`), every other line
 //! goes to the ascii decoder.
 
-use bytes::BytesMut;
+use bytes::{Buf, Bytes, BytesMut};
 
+use super::admin::{self, Admin};
 use super::command::{self, PendingSet, Step};
 use super::{Decoded, MetaCommand, MetaResponse};
 use crate::ascii::line::Line;
@@ -76,6 +77,15 @@ impl RequestDecoder {
                         return Ok(None);
                     };
                     let Some(cmd) = meta_command(&buf[..end]) else {
+                        if first_token(&buf[..end]).is_some_and(admin::is_admin) {
+                            // (A copy: admin lines are rare, and a line the
+                            // admin parser refuses stays for the ascii decoder.)
+                            let line = Line::new(Bytes::copy_from_slice(&buf[..=end]));
+                            if let Some(admin) = Admin::parse(&line) {
+                                buf.advance(end + 1);
+                                return Ok(Some(Decoded::Admin(admin)));
+                            }
+                        }
                         return self.decode_ascii(buf);
                     };
                     let line = Line::new(buf.split_to(end + 1).freeze());
@@ -97,16 +107,20 @@ impl RequestDecoder {
     }
 }
 
-/// The meta command a line (without its `\n`) starts with, read as
-/// memcached tokenizes: one `\r` dropped, cut at a NUL, split on spaces.
+/// The meta command a line (without its `\n`) starts with.
 fn meta_command(line: &[u8]) -> Option<MetaCommand> {
+    MetaCommand::from_name(first_token(line)?)
+}
+
+/// The first token of a line (without its `\n`), read as memcached
+/// tokenizes: one `\r` dropped, cut at a NUL, split on spaces.
+fn first_token(line: &[u8]) -> Option<&[u8]> {
     let line = match line.split_last() {
         Some((b'\r', rest)) if line.len() > 1 => rest,
         _ => line,
     };
     let line = line.split(|&b| b == 0).next().unwrap_or(&[]);
-    let first = line.split(|&b| b == b' ').find(|t| !t.is_empty())?;
-    MetaCommand::from_name(first)
+    line.split(|&b| b == b' ').find(|t| !t.is_empty())
 }
 
 /// Takes the data block of an `ms` (all of it is in `buf`) and checks its

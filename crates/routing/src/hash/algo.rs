@@ -179,11 +179,17 @@ pub(crate) fn jenkins(key: &[u8]) -> u32 {
 
 /// MurmurHash3_x86_32 with libhashkit's seed `0xdeadbeef * len`.
 pub(crate) fn murmur3(key: &[u8]) -> u32 {
+    murmur3_x86_32(key, 0xDEAD_BEEFu32.wrapping_mul(key.len() as u32))
+}
+
+/// MurmurHash3_x86_32 (Austin Appleby's reference) with `seed`; memcached
+/// hashes with seed 0.
+pub fn murmur3_x86_32(key: &[u8], seed: u32) -> u32 {
     const C1: u32 = 0xCC9E_2D51;
     const C2: u32 = 0x1B87_3593;
     let scramble = |k: u32| k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
     let len = key.len() as u32;
-    let mut h = 0xDEAD_BEEFu32.wrapping_mul(len);
+    let mut h = seed;
     let mut blocks = key.chunks_exact(4);
     for block in &mut blocks {
         h ^= scramble(le_word(block));

@@ -36,6 +36,19 @@ fn idle_connections_are_closed_after_idle_timeout() {
         waited >= Duration::from_millis(900),
         "closed too early: {waited:?}"
     );
-    // Only the idle connection went: the server still serves new ones.
-    assert!(Conn::open(addr).call("version").starts_with("VERSION "));
+    // Only the idle connection went: the server still serves new ones,
+    // and counts the kick where memcached does (after auth_errors).
+    let mut c = Conn::open(addr);
+    assert!(c.call("version").starts_with("VERSION "));
+    assert_eq!(c.stat("idle_kicks"), 1);
+    let stats = c.stats("");
+    let at = stats.iter().position(|(n, _)| n == "idle_kicks").unwrap();
+    assert_eq!(stats[at - 1].0, "auth_errors");
+}
+
+#[test]
+fn idle_kicks_is_absent_without_idle_timeout() {
+    let server = start(settings());
+    let stats = Conn::open(server.local_addrs()[0]).stats("");
+    assert!(stats.iter().all(|(n, _)| n != "idle_kicks"));
 }

@@ -188,3 +188,104 @@ fn disabled_flush_is_refused_and_counted_like_memcached() {
     let s = c.stats("settings");
     assert_eq!(value(&s, "flush_enabled"), "no");
 }
+
+#[test]
+fn cache_memlimit_sets_maxbytes_at_run_time() {
+    let server = start(settings());
+    let mut c = Conn::open(server.local_addrs()[0]);
+    assert_eq!(c.call("cache_memlimit 100"), "OK");
+    assert_eq!(value(&c.stats(""), "limit_maxbytes"), "104857600");
+    assert_eq!(value(&c.stats("settings"), "maxbytes"), "104857600");
+    assert_eq!(server.engine().max_bytes(), 100 << 20);
+    // Refused values leave it.
+    assert_eq!(
+        c.call("cache_memlimit 7"),
+        "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m"
+    );
+    assert_eq!(c.call("cache_memlimit x"), "ERROR");
+    assert_eq!(value(&c.stats(""), "limit_maxbytes"), "104857600");
+}
+
+#[test]
+fn stats_settings_show_stats_detail() {
+    let server = start(settings());
+    let mut c = Conn::open(server.local_addrs()[0]);
+    assert_eq!(value(&c.stats("settings"), "detail_enabled"), "no");
+    assert_eq!(c.call("stats detail on"), "OK");
+    assert_eq!(value(&c.stats("settings"), "detail_enabled"), "yes");
+    assert_eq!(value(&c.stats("settings"), "stat_key_prefix"), ":");
+}
+
+#[test]
+fn d_sets_the_delimiter_and_turns_detail_on() {
+    let server = start(Settings {
+        prefix_delimiter: Some(b'/'),
+        ..settings()
+    });
+    let mut c = Conn::open(server.local_addrs()[0]);
+    assert_eq!(value(&c.stats("settings"), "detail_enabled"), "yes");
+    assert_eq!(value(&c.stats("settings"), "stat_key_prefix"), "/");
+    assert_eq!(c.set("a/1", 0, b"x"), "STORED");
+    c.send("stats detail dump\r\n");
+    assert_eq!(c.line(), "PREFIX a get 0 hit 0 set 1 del 0");
+    assert_eq!(c.line(), "END");
+}
+
+#[test]
+fn stats_conns_lists_each_connection_as_memcached_does() {
+    let server = start(settings());
+    let addr = server.local_addrs()[0];
+    let mut used = Conn::open(addr);
+    assert!(used.call("version").starts_with("VERSION "));
+    let fresh = Conn::open(addr);
+    let mut asking = Conn::open(addr);
+    let stats = asking.stats("conns");
+    let state_of = |c: &Conn| {
+        let me = format!("tcp:{}", c.writer().local_addr().unwrap());
+        let (name, _) = stats.iter().find(|(_, v)| *v == me).expect("listed");
+        let fd = name.strip_suffix(":addr").unwrap().to_string();
+        assert_eq!(
+            value(&stats, &format!("{fd}:listen_addr")),
+            format!("tcp:{addr}")
+        );
+        // (0, or 1 when a second boundary passed in between.)
+        let idle: u64 = value(&stats, &format!("{fd}:secs_since_last_cmd"))
+            .parse()
+            .unwrap();
+        assert!(idle <= 1, "{idle}");
+        value(&stats, &format!("{fd}:state")).to_string()
+    };
+    assert_eq!(state_of(&asking), "conn_parse_cmd");
+    assert_eq!(state_of(&used), "conn_read");
+    assert_eq!(state_of(&fresh), "conn_new_cmd");
+    assert_eq!(stats.len(), 12, "{stats:?}");
+    // A closed connection leaves the table.
+    drop(used);
+    drop(fresh);
+    crate::client::eventually("closed connections leave stats conns", || {
+        asking.stats("conns").len() == 4
+    });
+}
+
+#[test]
+fn binary_stat_detail_dumps_one_detailed_stat() {
+    const STAT: u8 = 0x10;
+    let server = start(settings());
+    let mut c = Conn::open(server.local_addrs()[0]);
+    let on = c.request(&bin(STAT, b"detail on", b"", b"", 1));
+    assert_eq!((on.status, on.key.len()), (status::OK, 0));
+    let ex = crate::client::store_extras(0, 0);
+    assert_eq!(
+        c.request(&bin(op::SET, b"a:1", &ex, b"x", 2)).status,
+        status::OK
+    );
+    let dump = c.request(&bin(STAT, b"detail dump", b"", b"", 3));
+    assert_eq!(&dump.key[..], b"detailed");
+    assert_eq!(
+        &dump.value[..],
+        b"PREFIX a get 0 hit 0 set 1 del 0\r\nEND\r\n"
+    );
+    assert_eq!(c.frame().key.len(), 0, "the terminating stat");
+    let miss = c.request(&bin(STAT, b"detail x", b"", b"", 4));
+    assert_eq!(miss.status, status::NOT_FOUND);
+}
