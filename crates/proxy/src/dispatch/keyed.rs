@@ -170,8 +170,8 @@ async fn cas_unique_zero(
     let at = sent.server.map(|s| (topo, s));
     match one_reply(&get, sent.result, at, client) {
         Response::Value(_) => Response::Exists,
-        // A miss, or a failure's reply (moxi's SERVER_ERROR line).
         Response::End => Response::NotFound,
+        // A failure's reply (moxi's SERVER_ERROR line, or a binary status).
         other => other,
     }
 }

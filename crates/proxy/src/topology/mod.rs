@@ -282,8 +282,7 @@ impl Topology {
 
     /// `host:port` of server `i`, the identity of its connections.
     pub fn address(&self, i: usize) -> String {
-        let s = &self.servers[i];
-        format!("{}:{}", s.host, s.port)
+        self.names[i].to_string()
     }
 
     /// `host:port` of server `i`, shared (failures carry it).
